@@ -1,0 +1,57 @@
+import { Inject, Injectable, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
+import { createRemoteJWKSet, errors, importSPKI, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
+import { authUserFromClaims, type AuthUser } from './auth-user.js';
+
+type VerificationKey = Awaited<ReturnType<typeof importSPKI>> | Uint8Array | JWTVerifyGetKey;
+
+/** Verifies the application's access tokens (JWT) with jose, the algorithm pinned by configuration. */
+@Injectable()
+export class AccessTokenVerifier {
+  private readonly key: Promise<VerificationKey>;
+
+  constructor(@Inject(gatewayConfig.KEY) private readonly config: GatewayConfig) {
+    this.key = loadKey(config.auth.key);
+    // A bad key is reported on first use, as a 503; never as an unhandled rejection at start-up.
+    this.key.catch(() => undefined);
+  }
+
+  async verify(token: string): Promise<AuthUser> {
+    const { key: source, issuer, audience } = this.config.auth;
+    const key = await this.key.catch(() => {
+      throw new ServiceUnavailableException('The token verification key is not usable');
+    });
+    try {
+      const { payload } = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1], {
+        algorithms: [source.algorithm],
+        requiredClaims: ['sub', 'exp'],
+        ...(issuer === undefined ? {} : { issuer }),
+        ...(audience === undefined ? {} : { audience }),
+      });
+      const user = authUserFromClaims(payload, payload.exp as number);
+      if (!user) throw new UnauthorizedException('Invalid token claims');
+      return user;
+    } catch (err) {
+      throw toHttpError(err);
+    }
+  }
+}
+
+async function loadKey(source: GatewayConfig['auth']['key']): Promise<VerificationKey> {
+  switch (source.kind) {
+    case 'secret':
+      return new TextEncoder().encode(source.secret);
+    case 'public-key':
+      return importSPKI(source.pem, source.algorithm);
+    case 'jwks':
+      return createRemoteJWKSet(new URL(source.url));
+  }
+}
+
+/** A key set that cannot be fetched is the gateway's problem (503), not the client's. */
+function toHttpError(err: unknown): Error {
+  if (err instanceof UnauthorizedException || err instanceof ServiceUnavailableException) return err;
+  if (err instanceof errors.JWKSTimeout) return new ServiceUnavailableException('The key set could not be fetched');
+  if (err instanceof errors.JWTExpired) return new UnauthorizedException('Token expired');
+  return new UnauthorizedException('Invalid token');
+}

@@ -1,0 +1,26 @@
+import { Inject, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
+import { AccessTokenVerifier } from './access-token.verifier.js';
+import { readCredentials, type AuthenticatedRequest } from './credentials.js';
+import { StreamTicketService } from './stream-ticket.service.js';
+
+/** Authenticates a stream request by bearer token, stream ticket or cookie, before the stream starts. */
+@Injectable()
+export class StreamAuthGuard implements CanActivate {
+  constructor(
+    @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
+    private readonly tokens: AccessTokenVerifier,
+    private readonly tickets: StreamTicketService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const credentials = readCredentials(request, this.config.auth.cookieName);
+    if (!credentials) throw new UnauthorizedException('Missing credentials: a bearer token, a ticket or a cookie');
+    request.user =
+      credentials.kind === 'ticket'
+        ? await this.tickets.verify(credentials.ticket)
+        : await this.tokens.verify(credentials.token);
+    return true;
+  }
+}

@@ -1,0 +1,72 @@
+import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { hkdfSync, randomUUID } from 'node:crypto';
+import { errors, jwtVerify, SignJWT } from 'jose';
+import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
+import { authUserFromClaims, type AuthUser } from './auth-user.js';
+
+const TICKET_TYPE = 'sse-ticket+jwt';
+const TICKET_AUDIENCE = 'kafka-sse-gateway:stream-ticket';
+
+export interface StreamTicket {
+  ticket: string;
+  /** Seconds until the ticket can no longer start a stream. */
+  expiresIn: number;
+}
+
+/**
+ * Short-lived, signed, self-contained tickets that start a stream without putting the long-lived
+ * token in a URL. Any instance verifies them with the shared key; nothing is stored.
+ */
+@Injectable()
+export class StreamTicketService {
+  private readonly key: Uint8Array;
+
+  constructor(@Inject(gatewayConfig.KEY) private readonly config: GatewayConfig) {
+    this.key = ticketKey(config.auth);
+  }
+
+  async issue(user: AuthUser): Promise<StreamTicket> {
+    const now = Math.floor(Date.now() / 1000);
+    const expiresAt = Math.min(now + this.config.auth.ticketTtlSeconds, Math.floor(user.expiresAt / 1000));
+    const ticket = await new SignJWT({
+      ...(user.topics === undefined ? {} : { topics: user.topics }),
+      // The stream a ticket starts ends when the token it was issued for expires, not the ticket.
+      sexp: Math.floor(user.expiresAt / 1000),
+    })
+      .setProtectedHeader({ alg: 'HS256', typ: TICKET_TYPE })
+      .setSubject(user.id)
+      .setAudience(TICKET_AUDIENCE)
+      .setIssuedAt(now)
+      .setExpirationTime(expiresAt)
+      .setJti(randomUUID())
+      .sign(this.key);
+    return { ticket, expiresIn: expiresAt - now };
+  }
+
+  async verify(ticket: string): Promise<AuthUser> {
+    try {
+      const { payload } = await jwtVerify(ticket, this.key, {
+        algorithms: ['HS256'],
+        typ: TICKET_TYPE,
+        audience: TICKET_AUDIENCE,
+        requiredClaims: ['sub', 'exp', 'sexp'],
+      });
+      const user = typeof payload['sexp'] === 'number' ? authUserFromClaims(payload, payload['sexp']) : undefined;
+      if (!user) throw new UnauthorizedException('Invalid ticket');
+      return user;
+    } catch (err) {
+      if (err instanceof errors.JWTExpired) throw new UnauthorizedException('Ticket expired');
+      throw err instanceof UnauthorizedException ? err : new UnauthorizedException('Invalid ticket');
+    }
+  }
+}
+
+/**
+ * Tickets get a key of their own, so a ticket is never a valid access token, nor the reverse.
+ * Without TICKET_SECRET it is derived (HKDF) from the HS256 secret every instance already shares.
+ */
+function ticketKey(auth: GatewayConfig['auth']): Uint8Array {
+  if (auth.ticketSecret !== undefined) return new TextEncoder().encode(auth.ticketSecret);
+  if (auth.key.kind !== 'secret') throw new Error('TICKET_SECRET is required without JWT_SECRET');
+  return new Uint8Array(hkdfSync('sha256', auth.key.secret, '', 'kafka-sse-gateway stream ticket', 32));
+}

@@ -1,0 +1,183 @@
+import { registerAs } from '@nestjs/config';
+import { z } from 'zod';
+
+export type JwtKeySource =
+  | { kind: 'secret'; algorithm: 'HS256'; secret: string }
+  | { kind: 'public-key'; algorithm: AsymmetricAlgorithm; pem: string }
+  | { kind: 'jwks'; algorithm: AsymmetricAlgorithm; url: string };
+
+export type AsymmetricAlgorithm = 'RS256' | 'ES256';
+
+export interface GatewayConfig {
+  http: { host: string; port: number };
+  kafka: {
+    brokers: string[];
+    topics: string[];
+    clientId: string;
+    groupPrefix: string;
+    maxRecordBytes: number;
+    ssl: boolean;
+    sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
+  };
+  auth: {
+    key: JwtKeySource;
+    issuer: string | undefined;
+    audience: string | undefined;
+    cookieName: string;
+    ticketSecret: string | undefined;
+    ticketTtlSeconds: number;
+  };
+  stream: { heartbeatMs: number; retryMs: number };
+  demo: { enabled: boolean };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+const BROKER_ADDRESS = /^(\[[0-9a-fA-F:]+\]|[^\s:,/[\]]+):(\d{1,5})$/;
+const MIN_HS256_SECRET_BYTES = 32;
+
+const list = (error?: string) =>
+  z.string(error ? { error } : undefined).transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
+const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+
+const envSchema = z.object({
+  HOST: z.string().default('0.0.0.0'),
+  PORT: integer(0, 65535).default(3000),
+  KAFKA_BROKERS: list('is required: a comma-separated list of host:port').pipe(
+    z
+      .array(z.string().regex(BROKER_ADDRESS, 'each broker must be host:port'))
+      .min(1, 'must name at least one broker as host:port'),
+  ),
+  KAFKA_TOPICS: list()
+    .default(['notifications'])
+    .pipe(
+      z
+        .array(z.string().regex(TOPIC_NAME, 'topic names use only letters, digits, ".", "_" and "-"'))
+        .min(1, 'must name at least one topic'),
+    ),
+  KAFKA_CLIENT_ID: z.string().default('kafka-sse-gateway'),
+  KAFKA_GROUP_PREFIX: z.string().regex(TOPIC_NAME, 'use only letters, digits, ".", "_" and "-"').default('kafka-sse-gateway'),
+  KAFKA_MAX_RECORD_BYTES: integer(64, 16 * 1024 * 1024).default(64 * 1024),
+  KAFKA_SSL: flag.default(false),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().optional(),
+  KAFKA_SASL_PASSWORD: z.string().optional(),
+  JWT_SECRET: z.string().optional(),
+  JWT_PUBLIC_KEY: z.string().optional(),
+  JWT_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  JWT_ALGORITHM: z.enum(['HS256', 'RS256', 'ES256']).optional(),
+  JWT_ISSUER: z.string().optional(),
+  JWT_AUDIENCE: z.string().optional(),
+  AUTH_COOKIE_NAME: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid cookie name').default('access_token'),
+  TICKET_SECRET: z.string().min(MIN_HS256_SECRET_BYTES, `must be at least ${MIN_HS256_SECRET_BYTES} characters`).optional(),
+  TICKET_TTL_SECONDS: integer(5, 3600).default(30),
+  SSE_HEARTBEAT_MS: integer(1000, 300_000).default(15_000),
+  SSE_RETRY_MS: integer(100, 600_000).default(2000),
+  DEMO_ENABLED: flag.default(false),
+});
+
+type Env = z.infer<typeof envSchema>;
+
+/** Names of the variables the gateway reads; the README's configuration table lists the same. */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
+
+/**
+ * Validates the environment once and returns the typed configuration.
+ * @throws ConfigError naming every problem at once.
+ */
+export function parseGatewayConfig(source: NodeJS.ProcessEnv): GatewayConfig {
+  const env = Object.fromEntries(
+    Object.entries(source).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1].trim() !== ''),
+  );
+  const parsed = envSchema.safeParse(env);
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  const key = jwtKeySource(env, problems);
+  problems.push(...crossFieldProblems(env, key));
+  if (!parsed.success || !key || problems.length > 0) throw new ConfigError(problems);
+  return toConfig(parsed.data, key);
+}
+
+type RawEnv = Record<string, string>;
+
+function jwtKeySource(env: RawEnv, problems: string[]): JwtKeySource | undefined {
+  const { JWT_SECRET: secret, JWT_PUBLIC_KEY: publicKey, JWT_JWKS_URL: jwksUrl, JWT_ALGORITHM: declared } = env;
+  if ([secret, publicKey, jwksUrl].filter((source) => source !== undefined).length !== 1) {
+    problems.push('JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL: set exactly one of them to verify tokens');
+    return undefined;
+  }
+  if (secret !== undefined) {
+    if (Buffer.byteLength(secret) < MIN_HS256_SECRET_BYTES) {
+      problems.push(`JWT_SECRET: must be at least ${MIN_HS256_SECRET_BYTES} bytes for HS256`);
+    }
+    if (declared !== undefined && declared !== 'HS256') {
+      problems.push('JWT_ALGORITHM: a JWT_SECRET verifies HS256 tokens only');
+    }
+    return { kind: 'secret', algorithm: 'HS256', secret };
+  }
+  const algorithm = declared ?? 'RS256';
+  if (algorithm === 'HS256') problems.push('JWT_ALGORITHM: HS256 needs JWT_SECRET; a public key or JWKS verifies RS256 or ES256');
+  // Any other unknown value is already reported by the schema.
+  if (algorithm !== 'RS256' && algorithm !== 'ES256') return undefined;
+  if (publicKey !== undefined) {
+    const pem = publicKey.replace(/\\n/g, '\n');
+    if (!pem.includes('-----BEGIN PUBLIC KEY-----')) problems.push('JWT_PUBLIC_KEY: must be a PEM "PUBLIC KEY" (SPKI)');
+    return { kind: 'public-key', algorithm, pem };
+  }
+  return { kind: 'jwks', algorithm, url: jwksUrl as string };
+}
+
+function crossFieldProblems(env: RawEnv, key: JwtKeySource | undefined): string[] {
+  const problems: string[] = [];
+  const sasl = [env.KAFKA_SASL_MECHANISM, env.KAFKA_SASL_USERNAME, env.KAFKA_SASL_PASSWORD];
+  if (sasl.some((value) => value !== undefined) && sasl.some((value) => value === undefined)) {
+    problems.push('KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD: set all three or none');
+  }
+  if (key && key.kind !== 'secret' && env.TICKET_SECRET === undefined) {
+    problems.push('TICKET_SECRET: required when tokens are verified with a public key or JWKS');
+  }
+  if (key && key.kind !== 'secret' && (env.DEMO_ENABLED === 'true' || env.DEMO_ENABLED === '1')) {
+    problems.push('DEMO_ENABLED: the demo signs its own tokens and needs JWT_SECRET');
+  }
+  return problems;
+}
+
+function toConfig(env: Env, key: JwtKeySource): GatewayConfig {
+  const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = env;
+  return {
+    http: { host: env.HOST, port: env.PORT },
+    kafka: {
+      brokers: env.KAFKA_BROKERS,
+      topics: [...new Set(env.KAFKA_TOPICS)],
+      clientId: env.KAFKA_CLIENT_ID,
+      groupPrefix: env.KAFKA_GROUP_PREFIX,
+      maxRecordBytes: env.KAFKA_MAX_RECORD_BYTES,
+      ssl: env.KAFKA_SSL,
+      sasl: mechanism && username && password ? { mechanism, username, password } : undefined,
+    },
+    auth: {
+      key,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      cookieName: env.AUTH_COOKIE_NAME,
+      ticketSecret: env.TICKET_SECRET,
+      ticketTtlSeconds: env.TICKET_TTL_SECONDS,
+    },
+    stream: { heartbeatMs: env.SSE_HEARTBEAT_MS, retryMs: env.SSE_RETRY_MS },
+    demo: { enabled: env.DEMO_ENABLED },
+  };
+}
+
+/** The typed configuration as a Nest provider: `@Inject(gatewayConfig.KEY) config: GatewayConfig`. */
+export const gatewayConfig = registerAs('gateway', (): GatewayConfig => parseGatewayConfig(process.env));

@@ -1,0 +1,34 @@
+import { Body, Controller, Get, Header, Inject, Post, Res, UseGuards } from '@nestjs/common';
+import type { Response } from 'express';
+import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
+import { DemoEnabledGuard } from './demo-enabled.guard.js';
+import { DEMO_PAGE } from './demo.page.js';
+import { DEMO_TOKEN_TTL_SECONDS, DemoTokenService } from './demo-token.service.js';
+
+@Controller()
+@UseGuards(DemoEnabledGuard)
+export class DemoController {
+  constructor(
+    @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
+    private readonly tokens: DemoTokenService,
+  ) {}
+
+  @Get()
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  page(): string {
+    return DEMO_PAGE;
+  }
+
+  /** Signs in as any user: sets the HttpOnly cookie EventSource sends, and returns the token for curl. */
+  @Post('demo/token')
+  async token(@Body() body: { user?: unknown } | undefined, @Res({ passthrough: true }) response: Response) {
+    const token = await this.tokens.issue(body?.user);
+    response.cookie(this.config.auth.cookieName, token, {
+      httpOnly: true,
+      sameSite: 'strict',
+      path: '/',
+      maxAge: DEMO_TOKEN_TTL_SECONDS * 1000,
+    });
+    return { token, expiresIn: DEMO_TOKEN_TTL_SECONDS };
+  }
+}

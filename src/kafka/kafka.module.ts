@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { EventBusModule } from '../event-bus/event-bus.module.js';
+import { InboundRecordService } from './inbound-record.service.js';
+import { KafkaRecordController } from './kafka-record.controller.js';
+
+@Module({
+  imports: [EventBusModule],
+  controllers: [KafkaRecordController],
+  providers: [InboundRecordService],
+  exports: [InboundRecordService],
+})
+export class KafkaModule {}

@@ -1,0 +1,104 @@
+import type { Audience, EventContent } from '../event-bus/gateway-event.js';
+
+export const INVALID_RECORD_REASONS = [
+  'tombstone',
+  'too-large',
+  'not-utf8',
+  'not-json',
+  'not-object',
+  'bad-type',
+  'reserved-type',
+  'missing-data',
+  'unserializable-data',
+  'bad-addressing',
+  'bad-user-id',
+] as const;
+
+export type InvalidRecordReason = (typeof INVALID_RECORD_REASONS)[number];
+
+export type ParseResult = { ok: true; content: EventContent } | { ok: false; reason: InvalidRecordReason };
+
+/**
+ * Event types the browser or the gateway give a meaning of their own: an `error` event would reach
+ * `EventSource.onerror`, and `reset` is the gateway's signal to refetch state.
+ */
+export const RESERVED_EVENT_TYPES: ReadonlySet<string> = new Set(['error', 'open', 'reset']);
+
+const MAX_TYPE_LENGTH = 128;
+const MAX_USER_ID_LENGTH = 256;
+// Control characters in a type or user id could split SSE fields or spoof log lines.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f\u2028\u2029]/;
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+const invalid = (reason: InvalidRecordReason): ParseResult => ({ ok: false, reason });
+
+/**
+ * Checks a record value against the event contract. Never throws: a bad record must be skipped,
+ * not retried, or it would stall its partition.
+ */
+export function parseRecordValue(value: Buffer | null | undefined, maxBytes: number): ParseResult {
+  if (value === null || value === undefined) return invalid('tombstone');
+  if (value.length > maxBytes) return invalid('too-large');
+  let text: string;
+  try {
+    text = utf8.decode(value);
+  } catch {
+    return invalid('not-utf8');
+  }
+  let record: unknown;
+  try {
+    record = JSON.parse(text);
+  } catch {
+    return invalid('not-json');
+  }
+  return parseRecord(record);
+}
+
+function parseRecord(record: unknown): ParseResult {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) return invalid('not-object');
+  const fields = record as Record<string, unknown>;
+  const type = own(fields, 'type');
+  if (!isCleanString(type, MAX_TYPE_LENGTH)) return invalid('bad-type');
+  if (RESERVED_EVENT_TYPES.has(type)) return invalid('reserved-type');
+  if (!Object.hasOwn(fields, 'data')) return invalid('missing-data');
+  const data = serialise(fields['data']);
+  if (data === undefined) return invalid('unserializable-data');
+  const audience = parseAudience(fields);
+  if (typeof audience === 'string') return invalid(audience);
+  return { ok: true, content: { type, data, audience } };
+}
+
+function parseAudience(fields: Record<string, unknown>): Audience | InvalidRecordReason {
+  const given = (['userId', 'userIds', 'broadcast'] as const).filter((name) => Object.hasOwn(fields, name));
+  if (given.length !== 1) return 'bad-addressing';
+  const userId = own(fields, 'userId');
+  const userIds = own(fields, 'userIds');
+  switch (given[0]) {
+    case 'userId':
+      return isCleanString(userId, MAX_USER_ID_LENGTH) ? { kind: 'user', userId } : 'bad-user-id';
+    case 'userIds':
+      if (!Array.isArray(userIds) || userIds.length === 0) return 'bad-addressing';
+      if (!userIds.every((id) => isCleanString(id, MAX_USER_ID_LENGTH))) return 'bad-user-id';
+      return { kind: 'users', userIds: [...new Set(userIds as string[])] };
+    default:
+      return own(fields, 'broadcast') === true ? { kind: 'broadcast' } : 'bad-addressing';
+  }
+}
+
+function own(fields: Record<string, unknown>, name: string): unknown {
+  return Object.hasOwn(fields, name) ? fields[name] : undefined;
+}
+
+function isCleanString(value: unknown, maxLength: number): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= maxLength && !CONTROL_CHARACTERS.test(value);
+}
+
+function serialise(data: unknown): string | undefined {
+  try {
+    return JSON.stringify(data);
+  } catch {
+    // Nesting deep enough to overflow the stack.
+    return undefined;
+  }
+}

@@ -1,0 +1,24 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from './app.module.js';
+import { ConfigError, parseGatewayConfig } from './config/gateway.config.js';
+import { startGateway } from './gateway.js';
+
+async function main(): Promise<void> {
+  // Checked before Nest starts, so bad configuration gets one plain message instead of a stack.
+  const config = parseGatewayConfig(process.env);
+  const app = await NestFactory.create(AppModule);
+  await startGateway(app);
+  await app.listen(config.http.port, config.http.host);
+  new Logger('Gateway').log(`Listening on ${await app.getUrl()}, topics: ${config.kafka.topics.join(', ')}`);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+  } else {
+    console.error(err);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
+import { EventBusModule } from '../event-bus/event-bus.module.js';
+import { EventStreamService } from './event-stream.service.js';
+import { EventsController } from './events.controller.js';
+
+@Module({
+  imports: [AuthModule, EventBusModule],
+  controllers: [EventsController],
+  providers: [EventStreamService],
+})
+export class StreamModule {}

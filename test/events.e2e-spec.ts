@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import { createTestProducer, type TestProducer } from './support/kafka-producer.js';
+import { RawStream, TestStream, type ReceivedEvent } from './support/sse-client.js';
+import { startTestGateway, type TestGateway } from './support/test-gateway.js';
+import { signToken } from './support/tokens.js';
+import { waitFor } from './support/wait-for.js';
+
+describe('Kafka events to per-user streams (e2e)', () => {
+  let gateway: TestGateway;
+  let producer: TestProducer;
+  const streams: Array<TestStream | RawStream> = [];
+  const run = randomUUID().slice(0, 8);
+  const user = (name: string) => `${name}-${run}`;
+  const dataOf = (events: ReceivedEvent[]) => events.map((event) => event.data);
+
+  beforeAll(async () => {
+    gateway = await startTestGateway({ SSE_HEARTBEAT_MS: '1000', KAFKA_MAX_RECORD_BYTES: '4096' });
+    producer = await createTestProducer();
+  });
+
+  afterEach(async () => {
+    streams.splice(0).forEach((stream) => stream.close());
+    await waitFor(() => gateway.bus.subscriberCount === 0, 'every subscription to be removed');
+  });
+
+  afterAll(async () => {
+    await producer.close();
+    await gateway.close();
+  });
+
+  async function open(sub: string, query = '', topics?: string[]): Promise<TestStream> {
+    const token = await signToken({ sub, ...(topics ? { topics } : {}) });
+    const stream = new TestStream(`${gateway.url}/events${query}`, { headers: { authorization: `Bearer ${token}` } });
+    streams.push(stream);
+    await stream.waitForOpen();
+    return stream;
+  }
+
+  const note = (n: number, addressing: object, type = 'notification') => ({ type, data: { n }, ...addressing });
+
+  it('should give each user its own events and none of anyone else', async () => {
+    const alice = await open(user('alice'));
+    const bob = await open(user('bob'));
+
+    await producer.send('notifications', [note(1, { userId: user('bob') }), note(2, { userId: user('alice') })]);
+    await alice.waitForEvent((event) => event.type === 'notification');
+    await bob.waitForEvent((event) => event.type === 'notification');
+    // Both were written to the same partition in order, so anything misrouted would have arrived first.
+    await producer.send('notifications', [note(3, { userId: user('alice') }), note(4, { userId: user('bob') })]);
+    await alice.waitForEvent((event) => (event.data as { n: number }).n === 3);
+    await bob.waitForEvent((event) => (event.data as { n: number }).n === 4);
+
+    expect(dataOf(alice.events)).toEqual([{ n: 2 }, { n: 3 }]);
+    expect(dataOf(bob.events)).toEqual([{ n: 1 }, { n: 4 }]);
+  });
+
+  it('should deliver userIds events to each listed user and broadcasts to everyone', async () => {
+    const [carol, dave, erin] = await Promise.all(['carol', 'dave', 'erin'].map((name) => open(user(name))));
+
+    await producer.send('notifications', [
+      note(1, { userIds: [user('carol'), user('dave'), user('carol')] }),
+      note(2, { broadcast: true }),
+    ]);
+    await Promise.all([carol!, dave!, erin!].map((stream) => stream.waitForEvent((event) => (event.data as { n: number }).n === 2)));
+
+    expect(dataOf(carol!.events)).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(dataOf(dave!.events)).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(dataOf(erin!.events)).toEqual([{ n: 2 }]);
+  });
+
+  it('should only deliver the topics asked for', async () => {
+    const ordersOnly = await open(user('frank'), '?topics=orders');
+    const witness = await open(user('frank'), '?topics=notifications');
+
+    await producer.send('notifications', [note(1, { userId: user('frank') })]);
+    await witness.waitForEvent((event) => event.type === 'notification', 'the witness to see the notification');
+    // Produced only once the notification was routed: had it been routed to ordersOnly too, it came first.
+    await producer.send('orders', [note(2, { userId: user('frank') }, 'order.created')]);
+    await ordersOnly.waitForEvent((event) => event.type === 'order.created');
+
+    expect(ordersOnly.events.map((event) => event.type)).toEqual(['order.created']);
+  });
+
+  it('should narrow the default topics to the token topics claim', async () => {
+    const narrowed = await open(user('gina'), '', ['chat']);
+    const witness = await open(user('gina'), '?topics=notifications');
+
+    await producer.send('notifications', [note(1, { userId: user('gina') })]);
+    await witness.waitForEvent((event) => event.type === 'notification');
+    await producer.send('chat', [note(2, { userId: user('gina') }, 'chat.message')]);
+    await narrowed.waitForEvent((event) => event.type === 'chat.message');
+
+    expect(narrowed.events.map((event) => event.type)).toEqual(['chat.message']);
+  });
+
+  it('should skip, count and survive invalid records, then deliver the next valid one on the same partition', async () => {
+    const harry = await open(user('harry'));
+    const before = new Map(gateway.inbound.counts.invalid);
+    const invalid: Record<string, string | Buffer | null> = {
+      'not-json': '{"type": "notification", ',
+      tombstone: null,
+      'not-utf8': Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
+      'too-large': JSON.stringify(note(0, { userId: user('harry') })).replace('{"n":0}', `"${'x'.repeat(5000)}"`),
+      'not-object': '[1, 2, 3]',
+      'bad-type': JSON.stringify({ type: 'a\r\nevent: forged', data: 1, userId: user('harry') }),
+      'reserved-type': JSON.stringify({ type: 'error', data: 1, userId: user('harry') }),
+      'missing-data': JSON.stringify({ type: 'notification', userId: user('harry') }),
+      'bad-addressing': JSON.stringify({ type: 'notification', data: 1 }),
+      'bad-user-id': JSON.stringify({ type: 'notification', data: 1, userId: 42 }),
+    };
+    const twoAddressings = JSON.stringify({ type: 'notification', data: 1, userId: user('harry'), broadcast: true });
+
+    await producer.sendRaw('notifications', [...Object.values(invalid), twoAddressings, JSON.stringify(note(7, { userId: user('harry') }))], 1);
+    await harry.waitForEvent((event) => (event.data as { n: number }).n === 7, 'the valid record after the invalid ones');
+
+    expect(dataOf(harry.events)).toEqual([{ n: 7 }]);
+    const added = (reason: string) => (gateway.inbound.counts.invalid.get(reason as never) ?? 0) - (before.get(reason as never) ?? 0);
+    for (const reason of Object.keys(invalid)) expect([reason, added(reason)]).toEqual([reason, reason === 'bad-addressing' ? 2 : 1]);
+  });
+
+  it('should set its own ids: the event position, then the resume point; never a per-connection counter', async () => {
+    const ivan = await open(user('ivan'));
+    await producer.send('orders', [note(1, { userId: user('ivan') }, 'order.created')], 2);
+    const event = await ivan.waitForEvent((received) => received.type === 'order.created');
+
+    expect(event.id).toMatch(/^orders\/2\/\d+;chat:[\d.]*,notifications:[\d.]*,orders:[\d.]*$/);
+    const offset = BigInt(event.id.split(';')[0]!.split('/')[2]!);
+    const resumeAt = event.id.split('orders:')[1]!.split('.')[2];
+    expect(resumeAt).toBe((offset + 1n).toString());
+  });
+
+  it('should start with a retry hint and a resume point, then send heartbeat comments', async () => {
+    const token = await signToken({ sub: user('judy') });
+    const raw = await RawStream.open(`${gateway.url}/events?topics=chat`, { authorization: `Bearer ${token}` });
+    streams.push(raw);
+
+    expect(raw.response.status).toBe(200);
+    expect(raw.response.headers.get('content-type')).toContain('text/event-stream');
+    await raw.waitForText(/^\nid: chat:[\d.]*\nretry: 2000\n: connected\n\n/, 'the opening message');
+    await raw.waitForText(/\nid: chat:[\d.]*\n: \n\n/, 'a heartbeat comment');
+    expect(raw.text).not.toMatch(/^id: \d+$/m);
+  });
+
+  it('should not leave subscriptions behind when clients disconnect', async () => {
+    const stream = await open(user('kate'));
+    expect(gateway.bus.subscriberCount).toBe(1);
+    stream.close();
+    await waitFor(() => gateway.bus.subscriberCount === 0, 'the subscription to be removed');
+  });
+});

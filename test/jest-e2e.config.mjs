@@ -1,0 +1,13 @@
+/** End-to-end tests: the real app against a real Kafka broker started in globalSetup. */
+export default {
+  rootDir: '..',
+  testEnvironment: 'node',
+  testRegex: 'test/.*\\.e2e-spec\\.ts$',
+  extensionsToTreatAsEsm: ['.ts'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }] },
+  globalSetup: '<rootDir>/test/support/global-setup.mjs',
+  globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
+  testTimeout: 60_000,
+  maxWorkers: 1,
+};

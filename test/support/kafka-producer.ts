@@ -1,0 +1,23 @@
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+
+export interface TestProducer {
+  /** Sends raw record values (null for a tombstone) to one partition, in order. */
+  sendRaw(topic: string, values: Array<string | Buffer | null>, partition?: number): Promise<void>;
+  /** Sends records as JSON to one partition, in order. */
+  send(topic: string, records: object[], partition?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createTestProducer(brokers = process.env.KAFKA_BROKERS ?? ''): Promise<TestProducer> {
+  const kafka = new Kafka({ brokers: brokers.split(','), clientId: 'e2e-producer', logLevel: logLevel.WARN });
+  const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const sendRaw: TestProducer['sendRaw'] = async (topic, values, partition = 0) => {
+    await producer.send({ topic, messages: values.map((value) => ({ value, partition })) });
+  };
+  return {
+    sendRaw,
+    send: (topic, records, partition) => sendRaw(topic, records.map((record) => JSON.stringify(record)), partition),
+    close: () => producer.disconnect(),
+  };
+}

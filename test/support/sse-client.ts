@@ -1,0 +1,98 @@
+import { EventSource, type ErrorEvent } from 'eventsource';
+import { waitFor } from './wait-for.js';
+
+export interface ReceivedEvent {
+  readonly type: string;
+  readonly id: string;
+  readonly data: unknown;
+}
+
+export interface StreamOptions {
+  headers?: Record<string, string>;
+  /** Event types to listen for; EventSource has no wildcard. */
+  types?: string[];
+}
+
+export const DEFAULT_TYPES = ['notification', 'order.created', 'chat.message'];
+
+/** A real EventSource (the `eventsource` package) that records what it receives. */
+export class TestStream {
+  readonly events: ReceivedEvent[] = [];
+  readonly errors: Array<{ code: number | undefined; message: string | undefined }> = [];
+  private readonly source: EventSource;
+  opened = false;
+
+  constructor(url: string, options: StreamOptions = {}) {
+    const headers = options.headers ?? {};
+    this.source = new EventSource(url, {
+      fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, ...headers } }),
+    });
+    this.source.onopen = () => (this.opened = true);
+    this.source.onerror = (event: ErrorEvent) => this.errors.push({ code: event.code, message: event.message });
+    for (const type of options.types ?? DEFAULT_TYPES) {
+      this.source.addEventListener(type, (event) =>
+        this.events.push({ type: event.type, id: event.lastEventId, data: JSON.parse(event.data) }),
+      );
+    }
+  }
+
+  get readyState(): number {
+    return this.source.readyState;
+  }
+
+  waitForOpen(): Promise<true> {
+    return waitFor(() => this.opened, 'the stream to open');
+  }
+
+  /** Waits until an event matches, and returns it. */
+  waitForEvent(matches: (event: ReceivedEvent) => boolean, what = 'an event'): Promise<ReceivedEvent> {
+    return waitFor(() => this.events.find(matches), what);
+  }
+
+  close(): void {
+    this.source.close();
+  }
+}
+
+/** A plain fetch of the stream, for what EventSource hides: status, headers, comments, the end. */
+export class RawStream {
+  text = '';
+  ended = false;
+  endedAt: number | undefined;
+  private readonly abort = new AbortController();
+
+  private constructor(readonly response: Response) {}
+
+  static async open(url: string, headers: Record<string, string> = {}): Promise<RawStream> {
+    const controller = new AbortController();
+    const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+    const stream = new RawStream(response);
+    stream.abort.signal.addEventListener('abort', () => controller.abort());
+    void stream.read();
+    return stream;
+  }
+
+  private async read(): Promise<void> {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of this.response.body ?? []) this.text += decoder.decode(chunk as Uint8Array, { stream: true });
+    } catch {
+      // Aborted by close().
+    } finally {
+      this.ended = true;
+      this.endedAt = Date.now();
+    }
+  }
+
+  waitForText(pattern: RegExp, what: string): Promise<RegExpExecArray> {
+    return waitFor(() => pattern.exec(this.text) ?? undefined, what);
+  }
+
+  waitForEnd(timeoutMs?: number): Promise<true> {
+    return waitFor(() => this.ended, 'the stream to end', timeoutMs);
+  }
+
+  close(): void {
+    this.abort.abort();
+  }
+}

@@ -1,0 +1,49 @@
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { AppModule } from '../../src/app.module.js';
+import { EventBusService } from '../../src/event-bus/event-bus.service.js';
+import { startGateway } from '../../src/gateway.js';
+import { InboundRecordService } from '../../src/kafka/inbound-record.service.js';
+import { TEST_TOPICS } from './test-topics.mjs';
+import { TEST_AUDIENCE, TEST_ISSUER, TEST_JWT_SECRET } from './tokens.js';
+
+export interface TestGateway {
+  readonly app: INestApplication;
+  readonly url: string;
+  readonly bus: EventBusService;
+  readonly inbound: InboundRecordService;
+  close(): Promise<void>;
+}
+
+export const TEST_ENV: Record<string, string> = {
+  KAFKA_TOPICS: TEST_TOPICS.join(','),
+  JWT_SECRET: TEST_JWT_SECRET,
+  JWT_AUDIENCE: TEST_AUDIENCE,
+  JWT_ISSUER: TEST_ISSUER,
+  AUTH_COOKIE_NAME: 'session',
+};
+
+/**
+ * The real AppModule on port 0, consuming from the suite's broker. `env` overrides configuration
+ * for this gateway only; it is read when the module compiles.
+ */
+export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
+  const saved = process.env;
+  process.env = { ...saved, ...TEST_ENV, ...env };
+  let app: INestApplication;
+  try {
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    app = moduleRef.createNestApplication({ logger: process.env.E2E_LOGS ? undefined : false });
+  } finally {
+    process.env = saved;
+  }
+  await startGateway(app);
+  await app.listen(0, '127.0.0.1');
+  return {
+    app,
+    url: await app.getUrl(),
+    bus: app.get(EventBusService),
+    inbound: app.get(InboundRecordService),
+    close: () => app.close(),
+  };
+}
