@@ -4,6 +4,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { gatewayConfig } from './config/gateway.config.js';
 import { DemoModule } from './demo/demo.module.js';
 import { EventBusModule } from './event-bus/event-bus.module.js';
+import { HealthModule } from './health/health.module.js';
 import { KafkaModule } from './kafka/kafka.module.js';
 import { StreamModule } from './stream/stream.module.js';
 
@@ -14,6 +15,7 @@ import { StreamModule } from './stream/stream.module.js';
     KafkaModule,
     AuthModule,
     StreamModule,
+    HealthModule,
     DemoModule,
   ],
 })

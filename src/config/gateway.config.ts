@@ -27,7 +27,8 @@ export interface GatewayConfig {
     ticketSecret: string | undefined;
     ticketTtlSeconds: number;
   };
-  stream: { heartbeatMs: number; retryMs: number };
+  stream: { heartbeatMs: number; retryMs: number; maxLifetimeMs: number; shutdownTimeoutMs: number };
+  replay: { windowMs: number; maxBytes: number };
   demo: { enabled: boolean };
 }
 
@@ -85,6 +86,10 @@ const envSchema = z.object({
   TICKET_TTL_SECONDS: integer(5, 3600).default(30),
   SSE_HEARTBEAT_MS: integer(1000, 300_000).default(15_000),
   SSE_RETRY_MS: integer(100, 600_000).default(2000),
+  SSE_MAX_LIFETIME_MS: integer(10_000, 24 * 3600_000).default(30 * 60_000),
+  SHUTDOWN_TIMEOUT_MS: integer(1000, 600_000).default(10_000),
+  REPLAY_WINDOW_MS: integer(0, 7 * 24 * 3600_000).default(15 * 60_000),
+  REPLAY_MAX_BYTES: integer(0, 64 * 1024 ** 3).default(64 * 1024 ** 2),
   DEMO_ENABLED: flag.default(false),
 });
 
@@ -174,7 +179,13 @@ function toConfig(env: Env, key: JwtKeySource): GatewayConfig {
       ticketSecret: env.TICKET_SECRET,
       ticketTtlSeconds: env.TICKET_TTL_SECONDS,
     },
-    stream: { heartbeatMs: env.SSE_HEARTBEAT_MS, retryMs: env.SSE_RETRY_MS },
+    stream: {
+      heartbeatMs: env.SSE_HEARTBEAT_MS,
+      retryMs: env.SSE_RETRY_MS,
+      maxLifetimeMs: env.SSE_MAX_LIFETIME_MS,
+      shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    },
+    replay: { windowMs: env.REPLAY_WINDOW_MS, maxBytes: env.REPLAY_MAX_BYTES },
     demo: { enabled: env.DEMO_ENABLED },
   };
 }

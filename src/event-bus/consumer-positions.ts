@@ -1,3 +1,4 @@
+import type { MutableCursor } from './event-id.js';
 import type { RecordPosition } from './gateway-event.js';
 
 /**
@@ -24,6 +25,17 @@ export class ConsumerPositions {
     if (next !== undefined && offset < next) return false;
     this.set(topic, partition, offset + 1n);
     return true;
+  }
+
+  /** A copy of the positions of `topics`. */
+  snapshot(topics: readonly string[]): MutableCursor {
+    const cursor: MutableCursor = new Map();
+    for (const topic of topics) {
+      const offsets = new Map<number, bigint>();
+      this.next.get(topic)?.forEach((offset, partition) => offsets.set(partition, offset));
+      cursor.set(topic, offsets);
+    }
+    return cursor;
   }
 
   /**

@@ -1,7 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
 import { ConsumerPositions } from './consumer-positions.js';
-import { formatEventId } from './event-id.js';
+import { formatEventId, type MutableCursor, type StreamCursor } from './event-id.js';
 import type { GatewayEvent, RecordPosition } from './gateway-event.js';
+import { ReplayBuffer, type ReplayResult } from './replay-buffer.js';
 
 /** One open stream, as the bus sees it. */
 export interface Subscriber {
@@ -16,16 +18,37 @@ interface TopicSubscribers {
   readonly byUser: Map<string, Set<Subscriber>>;
 }
 
+const EVICTION_INTERVAL_MS = 1000;
+
 /**
- * Routes consumed events to open streams. Subscribers are indexed by topic and user, so an event
- * costs time in proportion to its recipients; only a broadcast visits every subscriber of a topic.
+ * Routes consumed events to open streams and keeps the recent ones for resumes. Subscribers are
+ * indexed by topic and user, so an event costs time in proportion to its recipients; only a
+ * broadcast visits every subscriber of a topic.
  */
 @Injectable()
-export class EventBusService {
+export class EventBusService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(EventBusService.name);
   private readonly positions = new ConsumerPositions();
+  private readonly buffer: ReplayBuffer;
   private readonly topics = new Map<string, TopicSubscribers>();
   private subscribers = 0;
+  private evictionTimer: NodeJS.Timeout | undefined;
+
+  constructor(@Inject(gatewayConfig.KEY) config: GatewayConfig) {
+    this.buffer = new ReplayBuffer(config.replay);
+  }
+
+  onModuleInit(): void {
+    this.evictionTimer = setInterval(() => this.buffer.evict(), EVICTION_INTERVAL_MS).unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.evictionTimer);
+  }
+
+  get bufferedEvents(): number {
+    return this.buffer.size;
+  }
 
   get subscriberCount(): number {
     return this.subscribers;
@@ -56,6 +79,7 @@ export class EventBusService {
    */
   publish(event: GatewayEvent): number {
     if (!this.positions.advance(event)) return 0;
+    this.buffer.append(event);
     const entry = this.topics.get(event.topic);
     if (!entry) return 0;
     const ids = new Map<string, string>();
@@ -82,9 +106,10 @@ export class EventBusService {
     this.positions.advance(position);
   }
 
-  /** Sets where consumption of a partition starts; see ConsumerPositions.startAt. */
+  /** Sets where consumption of a partition starts: the buffer holds everything from there on. */
   startAt(topic: string, partition: number, offset: bigint): void {
     this.positions.startAt(topic, partition, offset);
+    this.buffer.completeFromOffset(topic, partition, offset);
   }
 
   nextOffset(topic: string, partition: number): bigint | undefined {
@@ -94,6 +119,16 @@ export class EventBusService {
   /** The resume point of a stream on `topics` right now. */
   checkpoint(topics: readonly string[]): string {
     return this.positions.cursorText(topics);
+  }
+
+  /** The same resume point, as a cursor of its own. */
+  positionsOf(topics: readonly string[]): MutableCursor {
+    return this.positions.snapshot(topics);
+  }
+
+  /** The buffered events of `userId` on `topics` from `from` on; see ReplayBuffer.replay. */
+  replay(userId: string, topics: ReadonlySet<string>, from: StreamCursor): ReplayResult {
+    return this.buffer.replay(userId, topics, from);
   }
 
   private *recipients(entry: TopicSubscribers, event: GatewayEvent): Iterable<Subscriber> {

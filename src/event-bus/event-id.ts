@@ -5,6 +5,7 @@ import type { RecordPosition } from './gateway-event.js';
  * given. The same text means the same place on every instance.
  */
 export type StreamCursor = ReadonlyMap<string, ReadonlyMap<number, bigint>>;
+export type MutableCursor = Map<string, Map<number, bigint>>;
 
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const OFFSET = /^\d{1,19}$/;
@@ -21,10 +22,25 @@ export function formatEventId(position: RecordPosition, cursorText: string): str
 }
 
 /**
+ * A cursor as text for `topics`: `topic:offset.offset…` per topic, partitions by index, an empty
+ * slot for a partition not known, topics joined by commas. The inverse of parseCursor.
+ */
+export function formatCursor(cursor: StreamCursor, topics: readonly string[]): string {
+  return topics
+    .map((topic) => {
+      const offsets = cursor.get(topic);
+      if (!offsets || offsets.size === 0) return `${topic}:`;
+      const slots = Array.from({ length: Math.max(...offsets.keys()) + 1 }, (_, partition) => offsets.get(partition)?.toString() ?? '');
+      return `${topic}:${slots.join('.')}`;
+    })
+    .join(',');
+}
+
+/**
  * Reads the cursor out of an event id or a bare cursor (heartbeats and the stream's first message
  * carry one). Returns undefined for anything malformed.
  */
-export function parseCursor(id: string): StreamCursor | undefined {
+export function parseCursor(id: string): MutableCursor | undefined {
   if (id.length === 0 || id.length > MAX_ID_LENGTH) return undefined;
   const separator = id.indexOf(';');
   const text = separator === -1 ? id : id.slice(separator + 1);

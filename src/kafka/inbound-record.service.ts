@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Inject } from '@nestjs/common';
 import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
 import { EventBusService } from '../event-bus/event-bus.service.js';
+import { ConsumerStateService } from './consumer-state.service.js';
 import { parseRecordValue, type InvalidRecordReason } from './record-parser.js';
 
 export interface InboundRecord {
@@ -29,20 +30,22 @@ export class InboundRecordService {
   constructor(
     @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
     private readonly bus: EventBusService,
+    private readonly consumer: ConsumerStateService,
   ) {}
 
   take(record: InboundRecord): void {
     const position = { topic: record.topic, partition: record.partition, offset: BigInt(record.offset) };
     increment(this.counts.consumed, record.topic);
     const parsed = parseRecordValue(record.value, this.config.kafka.maxRecordBytes);
-    if (!parsed.ok) {
+    if (parsed.ok) {
+      this.bus.publish({ ...position, ...parsed.content, timestamp: Number(record.timestamp) });
+    } else {
       increment(this.counts.invalid, parsed.reason);
       // Position and reason only: a payload may hold personal data or secrets.
       this.logger.warn(`Skipped invalid record ${record.topic}/${record.partition}/${record.offset}: ${parsed.reason}`);
       this.bus.skip(position);
-      return;
     }
-    this.bus.publish({ ...position, ...parsed.content, timestamp: Number(record.timestamp) });
+    this.consumer.reached(record.topic, record.partition, position.offset + 1n);
   }
 }
 

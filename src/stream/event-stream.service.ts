@@ -1,58 +1,56 @@
-import { Inject, Injectable, type MessageEvent } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  ServiceUnavailableException,
+  type BeforeApplicationShutdown,
+  type MessageEvent,
+} from '@nestjs/common';
 import { Observable } from 'rxjs';
 import type { AuthUser } from '../auth/auth-user.js';
 import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
 import { EventBusService } from '../event-bus/event-bus.service.js';
 import { selectTopics } from './topic-selection.js';
-
-/** setTimeout fires at once for delays past 2^31-1 ms; longer waits are re-armed. */
-const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+import { UserStream } from './user-stream.js';
 
 @Injectable()
-export class EventStreamService {
+export class EventStreamService implements BeforeApplicationShutdown {
+  private readonly open = new Set<UserStream>();
+  private draining = false;
+
   constructor(
     @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
     private readonly bus: EventBusService,
   ) {}
 
-  /**
-   * Checks the request, then returns the user's stream. Throws 400/403 before any stream starts.
-   */
-  open(user: AuthUser, topicsQuery: unknown): Observable<MessageEvent> {
-    const topics = selectTopics(this.config.kafka.topics, user.topics, topicsQuery);
-    return this.streamFor(user, topics);
+  get openStreams(): number {
+    return this.open.size;
   }
 
-  private streamFor(user: AuthUser, topics: readonly string[]): Observable<MessageEvent> {
-    const { heartbeatMs, retryMs } = this.config.stream;
-    return new Observable<MessageEvent>((subscriber) => {
-      // The first message sets the reconnection delay and a resume point, so a client cut off
-      // before its first event still resumes from where it started.
-      subscriber.next({ retry: retryMs, id: this.bus.checkpoint(topics), comment: 'connected' });
-      const unsubscribe = this.bus.subscribe({
-        userId: user.id,
-        topics,
-        deliver: (event, id) => subscriber.next({ type: event.type, id, data: event.data }),
-      });
-      // Heartbeats carry the current resume point: an idle stream's id stays fresh.
-      const heartbeat = setInterval(() => subscriber.next({ comment: '', id: this.bus.checkpoint(topics) }), heartbeatMs);
-      const expiry = completeAt(user.expiresAt, () => subscriber.complete());
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /**
+   * Checks the request, then returns the user's stream, resumed after `lastEventId` when given.
+   * Throws 400/403/503 before any stream starts.
+   */
+  streamFor(user: AuthUser, topicsQuery: unknown, lastEventId: string | undefined): Observable<MessageEvent> {
+    if (this.draining) throw new ServiceUnavailableException('The gateway is shutting down; reconnect to another instance');
+    const topics = selectTopics(this.config.kafka.topics, user.topics, topicsQuery);
+    return new Observable<MessageEvent>((observer) => {
+      const stream = new UserStream(observer, user, topics, this.bus, this.config);
+      this.open.add(stream);
+      stream.start(lastEventId);
       return () => {
-        unsubscribe();
-        clearInterval(heartbeat);
-        expiry.cancel();
+        this.open.delete(stream);
+        stream.stop();
       };
     });
   }
-}
 
-function completeAt(epochMs: number, done: () => void): { cancel(): void } {
-  let timer: NodeJS.Timeout;
-  const arm = (): void => {
-    const delay = epochMs - Date.now();
-    if (delay <= 0) return done();
-    timer = setTimeout(arm, Math.min(delay, MAX_TIMER_DELAY_MS));
-  };
-  arm();
-  return { cancel: () => clearTimeout(timer) };
+  /** Ends every stream with a resume point, so clients reconnect elsewhere and the server can close. */
+  beforeApplicationShutdown(): void {
+    this.draining = true;
+    for (const stream of [...this.open]) stream.end('shutdown');
+  }
 }

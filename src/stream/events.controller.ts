@@ -1,18 +1,38 @@
-import { Controller, Query, Sse, UseGuards, type MessageEvent } from '@nestjs/common';
+import { Controller, Headers, Query, Sse, UseGuards, type MessageEvent } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import type { AuthUser as User } from '../auth/auth-user.js';
 import { AuthUser } from '../auth/auth-user.decorator.js';
 import { StreamAuthGuard } from '../auth/stream-auth.guard.js';
 import { EventStreamService } from './event-stream.service.js';
 
+/**
+ * Characters of events that may wait for a client that does not read. Past it, the connection is
+ * dropped; the client reconnects with its last id and loses nothing.
+ */
+const SLOW_CLIENT_MAX_PENDING = 256 * 1024;
+
 @Controller('events')
 export class EventsController {
   constructor(private readonly streams: EventStreamService) {}
 
-  /** The signed-in user's live events on the topics asked for (`?topics=a,b`), as Server-Sent Events. */
-  @Sse()
+  /**
+   * The signed-in user's events on the topics asked for (`?topics=a,b`), as Server-Sent Events,
+   * resumed after `Last-Event-ID` (sent by EventSource on reconnect) or `?lastEventId=`.
+   */
+  @Sse(undefined, { maxPendingDataLength: SLOW_CLIENT_MAX_PENDING })
   @UseGuards(StreamAuthGuard)
-  stream(@AuthUser() user: User, @Query('topics') topics: unknown): Observable<MessageEvent> {
-    return this.streams.open(user, topics);
+  stream(
+    @AuthUser() user: User,
+    @Query('topics') topics: unknown,
+    @Query('lastEventId') lastEventIdQuery: unknown,
+    @Headers('last-event-id') lastEventIdHeader: string | undefined,
+  ): Observable<MessageEvent> {
+    return this.streams.streamFor(user, topics, lastEventId(lastEventIdHeader, lastEventIdQuery));
   }
+}
+
+/** The header wins: EventSource sends it on every reconnect to the same URL, query and all. */
+function lastEventId(header: string | undefined, query: unknown): string | undefined {
+  if (header !== undefined && header !== '') return header;
+  return typeof query === 'string' && query !== '' ? query : Array.isArray(query) ? String(query.at(-1)) : undefined;
 }

@@ -8,5 +8,6 @@ import { EventsController } from './events.controller.js';
   imports: [AuthModule, EventBusModule],
   controllers: [EventsController],
   providers: [EventStreamService],
+  exports: [EventStreamService],
 })
 export class StreamModule {}
