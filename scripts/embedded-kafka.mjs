@@ -138,11 +138,15 @@ export class EmbeddedKafka {
   static async start(options = {}) {
     const version = options.version ?? KAFKA_VERSION;
     const classpath = classpathFor(version);
-    const dir = options.dir ?? join(tmpdir(), `kafka-sse-gateway-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const dir =
+      options.dir ?? join(tmpdir(), `kafka-sse-gateway-${process.pid}-${randomBytes(4).toString('hex')}`);
     mkdirSync(dir, { recursive: true });
     const [brokerPort, controllerPort] = [await freePort(), await freePort()];
     const propertiesFile = join(dir, 'server.properties');
-    writeFileSync(propertiesFile, serverProperties({ brokerPort, controllerPort, logDir: join(dir, 'logs') }));
+    writeFileSync(
+      propertiesFile,
+      serverProperties({ brokerPort, controllerPort, logDir: join(dir, 'logs') }),
+    );
     const format = spawnSync(
       'java',
       ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', propertiesFile],
@@ -186,7 +190,8 @@ export class EmbeddedKafka {
     });
     const deadline = Date.now() + timeoutMs;
     while (!(await this.#ready())) {
-      if (exitCode !== undefined) throw new Error(`Kafka exited with code ${exitCode}; see ${join(this.dir, 'kafka.log')}`);
+      if (exitCode !== undefined)
+        throw new Error(`Kafka exited with code ${exitCode}; see ${join(this.dir, 'kafka.log')}`);
       if (Date.now() > deadline) {
         await this.pause();
         throw new Error(`Kafka did not answer within ${timeoutMs} ms; see ${join(this.dir, 'kafka.log')}`);
@@ -198,7 +203,11 @@ export class EmbeddedKafka {
   async #ready() {
     if (!(await answers(this.brokerPort))) return false;
     const { Kafka, logLevel } = (await import('kafkajs')).default;
-    const admin = new Kafka({ brokers: this.brokers, logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+    const admin = new Kafka({
+      brokers: this.brokers,
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    }).admin();
     try {
       await admin.connect();
       const cluster = await admin.describeCluster();

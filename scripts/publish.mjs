@@ -50,7 +50,11 @@ try {
 }
 
 const record = { type: values.type, data, ...addressing[0] };
-const kafka = new kafkajs.Kafka({ brokers, clientId: 'kafka-sse-gateway-publish', logLevel: kafkajs.logLevel.WARN });
+const kafka = new kafkajs.Kafka({
+  brokers,
+  clientId: 'kafka-sse-gateway-publish',
+  logLevel: kafkajs.logLevel.WARN,
+});
 const producer = kafka.producer();
 await producer.connect();
 const [sent] = await producer.send({

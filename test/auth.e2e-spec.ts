@@ -49,35 +49,67 @@ describe('Authentication and topic access (e2e)', () => {
   describe('accepted credentials', () => {
     it('should stream with an Authorization bearer token', async () => {
       const token = await signToken({ sub: user('bearer') });
-      await expectDelivery(user('bearer'), new TestStream(`${gateway.url}/events`, { headers: { authorization: `Bearer ${token}` } }));
+      await expectDelivery(
+        user('bearer'),
+        new TestStream(`${gateway.url}/events`, { headers: { authorization: `Bearer ${token}` } }),
+      );
     });
 
     it('should stream with the HttpOnly cookie an EventSource sends withCredentials', async () => {
       const token = await signToken({ sub: user('cookie') });
-      await expectDelivery(user('cookie'), new TestStream(`${gateway.url}/events`, { headers: { cookie: `other=1; session=${token}` } }));
+      await expectDelivery(
+        user('cookie'),
+        new TestStream(`${gateway.url}/events`, { headers: { cookie: `other=1; session=${token}` } }),
+      );
     });
 
     it('should trade a bearer token for a short-lived ticket and stream with ?ticket=', async () => {
       const token = await signToken({ sub: user('ticket') });
-      const response = await fetch(`${gateway.url}/events/tickets`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      const response = await fetch(`${gateway.url}/events/tickets`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(response.status).toBe(201);
       const { ticket, expiresIn } = (await response.json()) as { ticket: string; expiresIn: number };
       expect(expiresIn).toBe(5);
-      await expectDelivery(user('ticket'), new TestStream(`${gateway.url}/events?ticket=${encodeURIComponent(ticket)}`));
+      await expectDelivery(
+        user('ticket'),
+        new TestStream(`${gateway.url}/events?ticket=${encodeURIComponent(ticket)}`),
+      );
     });
   });
 
   describe('rejected credentials: JSON 401 before any stream starts', () => {
     const cases: Array<[string, () => Promise<Record<string, string>>, string]> = [
       ['no credentials', async () => ({}), 'Missing credentials: a bearer token, a ticket or a cookie'],
-      ['a bad signature', async () => bearer(await signToken({ secret: `${TEST_JWT_SECRET}-but-another` })), 'Invalid token'],
+      [
+        'a bad signature',
+        async () => bearer(await signToken({ secret: `${TEST_JWT_SECRET}-but-another` })),
+        'Invalid token',
+      ],
       ['an expired token', async () => bearer(await signToken({ expiresIn: -60 })), 'Token expired'],
       ['a token not valid yet', async () => bearer(await signToken({ notBefore: 120 })), 'Invalid token'],
-      ['a wrong audience', async () => bearer(await signToken({ audience: 'someone-else' })), 'Invalid token'],
-      ['a wrong issuer', async () => bearer(await signToken({ issuer: 'https://evil.test' })), 'Invalid token'],
+      [
+        'a wrong audience',
+        async () => bearer(await signToken({ audience: 'someone-else' })),
+        'Invalid token',
+      ],
+      [
+        'a wrong issuer',
+        async () => bearer(await signToken({ issuer: 'https://evil.test' })),
+        'Invalid token',
+      ],
       ['alg: none', async () => bearer(unsignedToken()), 'Invalid token'],
-      ['a malformed Authorization header', async () => ({ authorization: 'Basic YWxpY2U6cGFzcw==' }), 'Authorization must be "Bearer <token>"'],
-      ['an expired cookie', async () => ({ cookie: `session=${await signToken({ expiresIn: -60 })}` }), 'Token expired'],
+      [
+        'a malformed Authorization header',
+        async () => ({ authorization: 'Basic YWxpY2U6cGFzcw==' }),
+        'Authorization must be "Bearer <token>"',
+      ],
+      [
+        'an expired cookie',
+        async () => ({ cookie: `session=${await signToken({ expiresIn: -60 })}` }),
+        'Token expired',
+      ],
     ];
 
     it.each(cases)('should answer 401 for %s', async (_, headers, message) => {
@@ -91,26 +123,40 @@ describe('Authentication and topic access (e2e)', () => {
 
     it('should not take a ticket as a bearer token, nor a token as a ticket', async () => {
       const token = await signToken({ sub: user('confused') });
-      const { ticket } = await gateway.app.get(StreamTicketService).issue({ id: user('confused'), topics: undefined, expiresAt: Date.now() + 60_000 });
+      const { ticket } = await gateway.app
+        .get(StreamTicketService)
+        .issue({ id: user('confused'), topics: undefined, expiresAt: Date.now() + 60_000 });
 
       expect((await getEvents({ headers: bearer(ticket) })).status).toBe(401);
-      expect((await getEvents({ query: `?ticket=${token}` })).body).toMatchObject({ statusCode: 401, message: 'Invalid ticket' });
+      expect((await getEvents({ query: `?ticket=${token}` })).body).toMatchObject({
+        statusCode: 401,
+        message: 'Invalid ticket',
+      });
     });
 
     it('should refuse a ticket once it has expired', async () => {
       // A ticket never outlives the token it was issued for: this one lasts a second.
-      const { ticket } = await gateway.app.get(StreamTicketService).issue({ id: user('late'), topics: undefined, expiresAt: Date.now() + 1000 });
-      const answer = await waitFor(async () => {
-        const result = await getEvents({ query: `?ticket=${ticket}` });
-        if (result.status === 200) return undefined;
-        return result;
-      }, 'the ticket to expire', 10_000);
+      const { ticket } = await gateway.app
+        .get(StreamTicketService)
+        .issue({ id: user('late'), topics: undefined, expiresAt: Date.now() + 1000 });
+      const answer = await waitFor(
+        async () => {
+          const result = await getEvents({ query: `?ticket=${ticket}` });
+          if (result.status === 200) return undefined;
+          return result;
+        },
+        'the ticket to expire',
+        10_000,
+      );
       expect(answer.body).toMatchObject({ statusCode: 401, message: 'Ticket expired' });
     });
 
     it('should mint tickets for bearer tokens only', async () => {
       const token = await signToken({ sub: user('cookie-ticket') });
-      const response = await fetch(`${gateway.url}/events/tickets`, { method: 'POST', headers: { cookie: `session=${token}` } });
+      const response = await fetch(`${gateway.url}/events/tickets`, {
+        method: 'POST',
+        headers: { cookie: `session=${token}` },
+      });
       expect(response.status).toBe(401);
       expect(await response.json()).toMatchObject({ message: 'Missing bearer token' });
     });
@@ -119,12 +165,21 @@ describe('Authentication and topic access (e2e)', () => {
   describe('topic access', () => {
     it('should answer 400 for an unknown topic', async () => {
       const answer = await getEvents({ headers: bearer(await signToken()), query: '?topics=orders,nope' });
-      expect(answer).toMatchObject({ status: 400, body: { statusCode: 400, message: 'Unknown topic(s): "nope"' } });
+      expect(answer).toMatchObject({
+        status: 400,
+        body: { statusCode: 400, message: 'Unknown topic(s): "nope"' },
+      });
     });
 
     it('should answer 403 for a topic outside the token topics claim', async () => {
-      const answer = await getEvents({ headers: bearer(await signToken({ topics: ['orders'] })), query: '?topics=orders,chat' });
-      expect(answer).toMatchObject({ status: 403, body: { statusCode: 403, message: 'Not allowed to read topic(s): chat' } });
+      const answer = await getEvents({
+        headers: bearer(await signToken({ topics: ['orders'] })),
+        query: '?topics=orders,chat',
+      });
+      expect(answer).toMatchObject({
+        status: 403,
+        body: { statusCode: 403, message: 'Not allowed to read topic(s): chat' },
+      });
     });
   });
 

@@ -30,23 +30,35 @@ describe('Kafka events to per-user streams (e2e)', () => {
 
   async function open(sub: string, query = '', topics?: string[]): Promise<TestStream> {
     const token = await signToken({ sub, ...(topics ? { topics } : {}) });
-    const stream = new TestStream(`${gateway.url}/events${query}`, { headers: { authorization: `Bearer ${token}` } });
+    const stream = new TestStream(`${gateway.url}/events${query}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     streams.push(stream);
     await stream.waitForOpen();
     return stream;
   }
 
-  const note = (n: number, addressing: object, type = 'notification') => ({ type, data: { n }, ...addressing });
+  const note = (n: number, addressing: object, type = 'notification') => ({
+    type,
+    data: { n },
+    ...addressing,
+  });
 
   it('should give each user its own events and none of anyone else', async () => {
     const alice = await open(user('alice'));
     const bob = await open(user('bob'));
 
-    await producer.send('notifications', [note(1, { userId: user('bob') }), note(2, { userId: user('alice') })]);
+    await producer.send('notifications', [
+      note(1, { userId: user('bob') }),
+      note(2, { userId: user('alice') }),
+    ]);
     await alice.waitForEvent((event) => event.type === 'notification');
     await bob.waitForEvent((event) => event.type === 'notification');
     // Both were written to the same partition in order, so anything misrouted would have arrived first.
-    await producer.send('notifications', [note(3, { userId: user('alice') }), note(4, { userId: user('bob') })]);
+    await producer.send('notifications', [
+      note(3, { userId: user('alice') }),
+      note(4, { userId: user('bob') }),
+    ]);
     await alice.waitForEvent((event) => (event.data as { n: number }).n === 3);
     await bob.waitForEvent((event) => (event.data as { n: number }).n === 4);
 
@@ -61,7 +73,11 @@ describe('Kafka events to per-user streams (e2e)', () => {
       note(1, { userIds: [user('carol'), user('dave'), user('carol')] }),
       note(2, { broadcast: true }),
     ]);
-    await Promise.all([carol!, dave!, erin!].map((stream) => stream.waitForEvent((event) => (event.data as { n: number }).n === 2)));
+    await Promise.all(
+      [carol!, dave!, erin!].map((stream) =>
+        stream.waitForEvent((event) => (event.data as { n: number }).n === 2),
+      ),
+    );
 
     expect(dataOf(carol!.events)).toEqual([{ n: 1 }, { n: 2 }]);
     expect(dataOf(dave!.events)).toEqual([{ n: 1 }, { n: 2 }]);
@@ -73,7 +89,10 @@ describe('Kafka events to per-user streams (e2e)', () => {
     const witness = await open(user('frank'), '?topics=notifications');
 
     await producer.send('notifications', [note(1, { userId: user('frank') })]);
-    await witness.waitForEvent((event) => event.type === 'notification', 'the witness to see the notification');
+    await witness.waitForEvent(
+      (event) => event.type === 'notification',
+      'the witness to see the notification',
+    );
     // Produced only once the notification was routed: had it been routed to ordersOnly too, it came first.
     await producer.send('orders', [note(2, { userId: user('frank') }, 'order.created')]);
     await ordersOnly.waitForEvent((event) => event.type === 'order.created');
@@ -100,7 +119,10 @@ describe('Kafka events to per-user streams (e2e)', () => {
       'not-json': '{"type": "notification", ',
       tombstone: null,
       'not-utf8': Buffer.from([0x7b, 0xff, 0xfe, 0x7d]),
-      'too-large': JSON.stringify(note(0, { userId: user('harry') })).replace('{"n":0}', `"${'x'.repeat(5000)}"`),
+      'too-large': JSON.stringify(note(0, { userId: user('harry') })).replace(
+        '{"n":0}',
+        `"${'x'.repeat(5000)}"`,
+      ),
       'not-object': '[1, 2, 3]',
       'bad-type': JSON.stringify({ type: 'a\r\nevent: forged', data: 1, userId: user('harry') }),
       'reserved-type': JSON.stringify({ type: 'error', data: 1, userId: user('harry') }),
@@ -108,14 +130,28 @@ describe('Kafka events to per-user streams (e2e)', () => {
       'bad-addressing': JSON.stringify({ type: 'notification', data: 1 }),
       'bad-user-id': JSON.stringify({ type: 'notification', data: 1, userId: 42 }),
     };
-    const twoAddressings = JSON.stringify({ type: 'notification', data: 1, userId: user('harry'), broadcast: true });
+    const twoAddressings = JSON.stringify({
+      type: 'notification',
+      data: 1,
+      userId: user('harry'),
+      broadcast: true,
+    });
 
-    await producer.sendRaw('notifications', [...Object.values(invalid), twoAddressings, JSON.stringify(note(7, { userId: user('harry') }))], 1);
-    await harry.waitForEvent((event) => (event.data as { n: number }).n === 7, 'the valid record after the invalid ones');
+    await producer.sendRaw(
+      'notifications',
+      [...Object.values(invalid), twoAddressings, JSON.stringify(note(7, { userId: user('harry') }))],
+      1,
+    );
+    await harry.waitForEvent(
+      (event) => (event.data as { n: number }).n === 7,
+      'the valid record after the invalid ones',
+    );
 
     expect(dataOf(harry.events)).toEqual([{ n: 7 }]);
-    const added = (reason: string) => (gateway.inbound.counts.invalid.get(reason as never) ?? 0) - (before.get(reason as never) ?? 0);
-    for (const reason of Object.keys(invalid)) expect([reason, added(reason)]).toEqual([reason, reason === 'bad-addressing' ? 2 : 1]);
+    const added = (reason: string) =>
+      (gateway.inbound.counts.invalid.get(reason as never) ?? 0) - (before.get(reason as never) ?? 0);
+    for (const reason of Object.keys(invalid))
+      expect([reason, added(reason)]).toEqual([reason, reason === 'bad-addressing' ? 2 : 1]);
   });
 
   it('should set its own ids: the event position, then the resume point; never a per-connection counter', async () => {
@@ -131,13 +167,18 @@ describe('Kafka events to per-user streams (e2e)', () => {
 
   it('should start with a retry hint and a resume point, then send heartbeat comments', async () => {
     const token = await signToken({ sub: user('judy') });
-    const raw = await RawStream.open(`${gateway.url}/events?topics=chat`, { authorization: `Bearer ${token}` });
+    const raw = await RawStream.open(`${gateway.url}/events?topics=chat`, {
+      authorization: `Bearer ${token}`,
+    });
     streams.push(raw);
 
     expect(raw.response.status).toBe(200);
     expect(raw.response.headers.get('content-type')).toContain('text/event-stream');
-    await raw.waitForText(/^\nid: chat:[\d.]*\nretry: 2000\n: connected\n\n/, 'the opening message');
-    await raw.waitForText(/\nid: chat:[\d.]*\n: \n\n/, 'a heartbeat comment');
+    await raw.waitForText(
+      /^\nevent: checkpoint\nid: chat:[\d.]*\nretry: 2000\ndata: \n\n/,
+      'the opening message',
+    );
+    await raw.waitForText(/\nevent: checkpoint\nid: chat:[\d.]*\n: \ndata: \n\n/, 'a heartbeat comment');
     expect(raw.text).not.toMatch(/^id: \d+$/m);
   });
 

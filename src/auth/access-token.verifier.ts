@@ -51,7 +51,18 @@ async function loadKey(source: GatewayConfig['auth']['key']): Promise<Verificati
 /** A key set that cannot be fetched is the gateway's problem (503), not the client's. */
 function toHttpError(err: unknown): Error {
   if (err instanceof UnauthorizedException || err instanceof ServiceUnavailableException) return err;
-  if (err instanceof errors.JWKSTimeout) return new ServiceUnavailableException('The key set could not be fetched');
+  if (isKeySetUnavailable(err)) return new ServiceUnavailableException('The key set could not be fetched');
   if (err instanceof errors.JWTExpired) return new UnauthorizedException('Token expired');
   return new UnauthorizedException('Invalid token');
+}
+
+/**
+ * jose reports a JWKS endpoint that times out as JWKSTimeout, one that answers other than 200 as a
+ * generic JOSEError, and passes on fetch's TypeError when it cannot connect.
+ */
+function isKeySetUnavailable(err: unknown): boolean {
+  // By name: fetch's TypeError may come from another realm (a VM context in tests).
+  if (err instanceof errors.JWKSTimeout || (err as { name?: unknown } | null)?.name === 'TypeError')
+    return true;
+  return err instanceof errors.JOSEError && err.code === 'ERR_JOSE_GENERIC';
 }

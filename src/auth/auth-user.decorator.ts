@@ -4,5 +4,6 @@ import type { AuthenticatedRequest } from './credentials.js';
 
 /** The user a guard authenticated. */
 export const AuthUser = createParamDecorator(
-  (_: unknown, context: ExecutionContext): AuthUserType => context.switchToHttp().getRequest<AuthenticatedRequest>().user,
+  (_: unknown, context: ExecutionContext): AuthUserType =>
+    context.switchToHttp().getRequest<AuthenticatedRequest>().user,
 );

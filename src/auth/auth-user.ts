@@ -13,12 +13,23 @@ const MAX_USER_ID_LENGTH = 256;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f\u2028\u2029]/;
 
 /** Reads an AuthUser from verified claims, or returns undefined when they do not describe one. */
-export function authUserFromClaims(claims: { sub?: unknown; topics?: unknown }, expiresAtSeconds: number): AuthUser | undefined {
+export function authUserFromClaims(
+  claims: { sub?: unknown; topics?: unknown },
+  expiresAtSeconds: number,
+): AuthUser | undefined {
   const { sub, topics } = claims;
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > MAX_USER_ID_LENGTH || CONTROL_CHARACTERS.test(sub)) {
+  if (
+    typeof sub !== 'string' ||
+    sub.length === 0 ||
+    sub.length > MAX_USER_ID_LENGTH ||
+    CONTROL_CHARACTERS.test(sub)
+  ) {
     return undefined;
   }
-  if (topics !== undefined && !(Array.isArray(topics) && topics.every((topic) => typeof topic === 'string'))) {
+  if (
+    topics !== undefined &&
+    !(Array.isArray(topics) && topics.every((topic) => typeof topic === 'string'))
+  ) {
     return undefined;
   }
   return { id: sub, topics: topics as string[] | undefined, expiresAt: expiresAtSeconds * 1000 };

@@ -10,7 +10,8 @@ export type Credentials =
 
 export type AuthenticatedRequest = Request & { user: AuthUser };
 
-const BEARER = /^Bearer[ ]+([A-Za-z0-9._~+/-]+=*)$/;
+// The scheme is case-insensitive (RFC 9110, 11.1).
+const BEARER = /^Bearer[ ]+([A-Za-z0-9._~+/-]+=*)$/i;
 
 /**
  * The credentials a request presents, first found wins: the Authorization header, then a
@@ -21,7 +22,8 @@ export function readCredentials(request: Request, cookieName: string): Credentia
   if (bearer !== undefined) return { kind: 'bearer', token: bearer };
   const ticket = request.query['ticket'];
   if (ticket !== undefined) {
-    if (typeof ticket !== 'string' || ticket.length === 0) throw new UnauthorizedException('Malformed ticket');
+    if (typeof ticket !== 'string' || ticket.length === 0)
+      throw new UnauthorizedException('Malformed ticket');
     return { kind: 'ticket', ticket };
   }
   const header = request.headers.cookie;

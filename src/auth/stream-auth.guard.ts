@@ -1,4 +1,10 @@
-import { Inject, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  UnauthorizedException,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
 import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
 import { readCredentials, type AuthenticatedRequest } from './credentials.js';
@@ -16,7 +22,8 @@ export class StreamAuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const credentials = readCredentials(request, this.config.auth.cookieName);
-    if (!credentials) throw new UnauthorizedException('Missing credentials: a bearer token, a ticket or a cookie');
+    if (!credentials)
+      throw new UnauthorizedException('Missing credentials: a bearer token, a ticket or a cookie');
     request.user =
       credentials.kind === 'ticket'
         ? await this.tickets.verify(credentials.ticket)

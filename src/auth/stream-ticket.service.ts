@@ -51,7 +51,8 @@ export class StreamTicketService {
         audience: TICKET_AUDIENCE,
         requiredClaims: ['sub', 'exp', 'sexp'],
       });
-      const user = typeof payload['sexp'] === 'number' ? authUserFromClaims(payload, payload['sexp']) : undefined;
+      const user =
+        typeof payload['sexp'] === 'number' ? authUserFromClaims(payload, payload['sexp']) : undefined;
       if (!user) throw new UnauthorizedException('Invalid ticket');
       return user;
     } catch (err) {

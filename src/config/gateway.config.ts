@@ -17,7 +17,9 @@ export interface GatewayConfig {
     groupPrefix: string;
     maxRecordBytes: number;
     ssl: boolean;
-    sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
+    sasl:
+      | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
+      | undefined;
   };
   auth: {
     key: JwtKeySource;
@@ -43,11 +45,15 @@ const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const BROKER_ADDRESS = /^(\[[0-9a-fA-F:]+\]|[^\s:,/[\]]+):(\d{1,5})$/;
 const MIN_HS256_SECRET_BYTES = 32;
 
+const isBrokerAddress = (broker: string): boolean => {
+  const port = Number(BROKER_ADDRESS.exec(broker)?.[2]);
+  return port >= 1 && port <= 65535;
+};
 const list = (error?: string) =>
   z.string(error ? { error } : undefined).transform((value) =>
-  value
-    .split(',')
-    .map((item) => item.trim())
+    value
+      .split(',')
+      .map((item) => item.trim())
       .filter((item) => item.length > 0),
   );
 const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
@@ -58,7 +64,7 @@ const envSchema = z.object({
   PORT: integer(0, 65535).default(3000),
   KAFKA_BROKERS: list('is required: a comma-separated list of host:port').pipe(
     z
-      .array(z.string().regex(BROKER_ADDRESS, 'each broker must be host:port'))
+      .array(z.string().refine(isBrokerAddress, 'each broker must be host:port'))
       .min(1, 'must name at least one broker as host:port'),
   ),
   KAFKA_TOPICS: list()
@@ -69,7 +75,10 @@ const envSchema = z.object({
         .min(1, 'must name at least one topic'),
     ),
   KAFKA_CLIENT_ID: z.string().default('kafka-sse-gateway'),
-  KAFKA_GROUP_PREFIX: z.string().regex(TOPIC_NAME, 'use only letters, digits, ".", "_" and "-"').default('kafka-sse-gateway'),
+  KAFKA_GROUP_PREFIX: z
+    .string()
+    .regex(TOPIC_NAME, 'use only letters, digits, ".", "_" and "-"')
+    .default('kafka-sse-gateway'),
   KAFKA_MAX_RECORD_BYTES: integer(64, 16 * 1024 * 1024).default(64 * 1024),
   KAFKA_SSL: flag.default(false),
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
@@ -81,8 +90,14 @@ const envSchema = z.object({
   JWT_ALGORITHM: z.enum(['HS256', 'RS256', 'ES256']).optional(),
   JWT_ISSUER: z.string().optional(),
   JWT_AUDIENCE: z.string().optional(),
-  AUTH_COOKIE_NAME: z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid cookie name').default('access_token'),
-  TICKET_SECRET: z.string().min(MIN_HS256_SECRET_BYTES, `must be at least ${MIN_HS256_SECRET_BYTES} characters`).optional(),
+  AUTH_COOKIE_NAME: z
+    .string()
+    .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid cookie name')
+    .default('access_token'),
+  TICKET_SECRET: z
+    .string()
+    .min(MIN_HS256_SECRET_BYTES, `must be at least ${MIN_HS256_SECRET_BYTES} characters`)
+    .optional(),
   TICKET_TTL_SECONDS: integer(5, 3600).default(30),
   SSE_HEARTBEAT_MS: integer(1000, 300_000).default(15_000),
   SSE_RETRY_MS: integer(100, 600_000).default(2000),
@@ -104,12 +119,16 @@ export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
  */
 export function parseGatewayConfig(source: NodeJS.ProcessEnv): GatewayConfig {
   const env = Object.fromEntries(
-    Object.entries(source).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1].trim() !== ''),
+    Object.entries(source).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && entry[1].trim() !== '',
+    ),
   );
   const parsed = envSchema.safeParse(env);
-  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
   const key = jwtKeySource(env, problems);
-  problems.push(...crossFieldProblems(env, key));
+  problems.push(...crossFieldProblems(env));
   if (!parsed.success || !key || problems.length > 0) throw new ConfigError(problems);
   return toConfig(parsed.data, key);
 }
@@ -117,7 +136,12 @@ export function parseGatewayConfig(source: NodeJS.ProcessEnv): GatewayConfig {
 type RawEnv = Record<string, string>;
 
 function jwtKeySource(env: RawEnv, problems: string[]): JwtKeySource | undefined {
-  const { JWT_SECRET: secret, JWT_PUBLIC_KEY: publicKey, JWT_JWKS_URL: jwksUrl, JWT_ALGORITHM: declared } = env;
+  const {
+    JWT_SECRET: secret,
+    JWT_PUBLIC_KEY: publicKey,
+    JWT_JWKS_URL: jwksUrl,
+    JWT_ALGORITHM: declared,
+  } = env;
   if ([secret, publicKey, jwksUrl].filter((source) => source !== undefined).length !== 1) {
     problems.push('JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL: set exactly one of them to verify tokens');
     return undefined;
@@ -132,34 +156,46 @@ function jwtKeySource(env: RawEnv, problems: string[]): JwtKeySource | undefined
     return { kind: 'secret', algorithm: 'HS256', secret };
   }
   const algorithm = declared ?? 'RS256';
-  if (algorithm === 'HS256') problems.push('JWT_ALGORITHM: HS256 needs JWT_SECRET; a public key or JWKS verifies RS256 or ES256');
+  if (algorithm === 'HS256')
+    problems.push('JWT_ALGORITHM: HS256 needs JWT_SECRET; a public key or JWKS verifies RS256 or ES256');
   // Any other unknown value is already reported by the schema.
   if (algorithm !== 'RS256' && algorithm !== 'ES256') return undefined;
   if (publicKey !== undefined) {
     const pem = publicKey.replace(/\\n/g, '\n');
-    if (!pem.includes('-----BEGIN PUBLIC KEY-----')) problems.push('JWT_PUBLIC_KEY: must be a PEM "PUBLIC KEY" (SPKI)');
+    if (!pem.includes('-----BEGIN PUBLIC KEY-----'))
+      problems.push('JWT_PUBLIC_KEY: must be a PEM "PUBLIC KEY" (SPKI)');
     return { kind: 'public-key', algorithm, pem };
   }
   return { kind: 'jwks', algorithm, url: jwksUrl as string };
 }
 
-function crossFieldProblems(env: RawEnv, key: JwtKeySource | undefined): string[] {
+function crossFieldProblems(env: RawEnv): string[] {
   const problems: string[] = [];
   const sasl = [env.KAFKA_SASL_MECHANISM, env.KAFKA_SASL_USERNAME, env.KAFKA_SASL_PASSWORD];
   if (sasl.some((value) => value !== undefined) && sasl.some((value) => value === undefined)) {
     problems.push('KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD: set all three or none');
   }
-  if (key && key.kind !== 'secret' && env.TICKET_SECRET === undefined) {
+  // Judged on what is set, not on the key source, so these are reported even when that is invalid.
+  const asymmetric =
+    env.JWT_SECRET === undefined && (env.JWT_PUBLIC_KEY !== undefined || env.JWT_JWKS_URL !== undefined);
+  if (asymmetric && env.TICKET_SECRET === undefined) {
     problems.push('TICKET_SECRET: required when tokens are verified with a public key or JWKS');
   }
-  if (key && key.kind !== 'secret' && (env.DEMO_ENABLED === 'true' || env.DEMO_ENABLED === '1')) {
+  if (env.TICKET_SECRET !== undefined && env.TICKET_SECRET === env.JWT_SECRET) {
+    problems.push('TICKET_SECRET: must differ from JWT_SECRET, or a ticket would pass for an access token');
+  }
+  if (asymmetric && (env.DEMO_ENABLED === 'true' || env.DEMO_ENABLED === '1')) {
     problems.push('DEMO_ENABLED: the demo signs its own tokens and needs JWT_SECRET');
   }
   return problems;
 }
 
 function toConfig(env: Env, key: JwtKeySource): GatewayConfig {
-  const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = env;
+  const {
+    KAFKA_SASL_MECHANISM: mechanism,
+    KAFKA_SASL_USERNAME: username,
+    KAFKA_SASL_PASSWORD: password,
+  } = env;
   return {
     http: { host: env.HOST, port: env.PORT },
     kafka: {

@@ -86,7 +86,8 @@ export class EventBusService implements OnModuleInit, OnModuleDestroy {
     const idFor = (subscriber: Subscriber): string => {
       const key = subscriber.topics.join(',');
       let id = ids.get(key);
-      if (id === undefined) ids.set(key, (id = formatEventId(event, this.positions.cursorText(subscriber.topics))));
+      if (id === undefined)
+        ids.set(key, (id = formatEventId(event, this.positions.cursorText(subscriber.topics))));
       return id;
     };
     let delivered = 0;
@@ -95,7 +96,9 @@ export class EventBusService implements OnModuleInit, OnModuleDestroy {
         subscriber.deliver(event, idFor(subscriber));
         delivered++;
       } catch (err) {
-        this.logger.error(`A stream failed to take an event: ${err instanceof Error ? err.message : String(err)}`);
+        this.logger.error(
+          `A stream failed to take an event: ${err instanceof Error ? err.message : String(err)}`,
+        );
       }
     }
     return delivered;

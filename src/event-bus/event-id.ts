@@ -30,7 +30,10 @@ export function formatCursor(cursor: StreamCursor, topics: readonly string[]): s
     .map((topic) => {
       const offsets = cursor.get(topic);
       if (!offsets || offsets.size === 0) return `${topic}:`;
-      const slots = Array.from({ length: Math.max(...offsets.keys()) + 1 }, (_, partition) => offsets.get(partition)?.toString() ?? '');
+      const slots = Array.from(
+        { length: Math.max(...offsets.keys()) + 1 },
+        (_, partition) => offsets.get(partition)?.toString() ?? '',
+      );
       return `${topic}:${slots.join('.')}`;
     })
     .join(',');

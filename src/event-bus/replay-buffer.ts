@@ -16,8 +16,7 @@ interface Buffered {
 }
 
 export type ReplayResult =
-  | { readonly ok: true; readonly events: GatewayEvent[] }
-  | { readonly ok: false; readonly reason: 'too-old' };
+  { readonly ok: true; readonly events: GatewayEvent[] } | { readonly ok: false; readonly reason: 'too-old' };
 
 /** Fixed per-event cost on top of its strings: the objects, the index entries. */
 const EVENT_OVERHEAD_BYTES = 160;
@@ -85,7 +84,11 @@ export class ReplayBuffer {
    * processing order. A partition whose resume point is before what the buffer holds makes the
    * whole replay impossible: a partial replay must never pass for a complete one.
    */
-  replay(userId: string, topics: ReadonlySet<string>, from: ReadonlyMap<string, ReadonlyMap<number, bigint>>): ReplayResult {
+  replay(
+    userId: string,
+    topics: ReadonlySet<string>,
+    from: ReadonlyMap<string, ReadonlyMap<number, bigint>>,
+  ): ReplayResult {
     for (const [topic, partitions] of from) {
       for (const [partition, offset] of partitions) {
         const first = this.firstReplayableOffset(topic, partition);
@@ -99,7 +102,8 @@ export class ReplayBuffer {
     };
     const found: Buffered[] = [];
     for (const entry of this.byUser.get(userId) ?? []) if (wanted(entry)) found.push(entry);
-    for (const topic of topics) for (const entry of this.broadcasts.get(topic) ?? []) if (wanted(entry)) found.push(entry);
+    for (const topic of topics)
+      for (const entry of this.broadcasts.get(topic) ?? []) if (wanted(entry)) found.push(entry);
     return { ok: true, events: found.sort((a, b) => a.seq - b.seq).map((entry) => entry.event) };
   }
 
@@ -131,5 +135,7 @@ export class ReplayBuffer {
 function sizeOf(event: GatewayEvent): number {
   const recipients = event.audience.kind === 'users' ? event.audience.userIds.length : 1;
   // Strings count two bytes a character, as V8 may store them.
-  return EVENT_OVERHEAD_BYTES + 2 * (event.data.length + event.type.length) + RECIPIENT_OVERHEAD_BYTES * recipients;
+  return (
+    EVENT_OVERHEAD_BYTES + 2 * (event.data.length + event.type.length) + RECIPIENT_OVERHEAD_BYTES * recipients
+  );
 }

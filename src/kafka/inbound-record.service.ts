@@ -42,7 +42,9 @@ export class InboundRecordService {
     } else {
       increment(this.counts.invalid, parsed.reason);
       // Position and reason only: a payload may hold personal data or secrets.
-      this.logger.warn(`Skipped invalid record ${record.topic}/${record.partition}/${record.offset}: ${parsed.reason}`);
+      this.logger.warn(
+        `Skipped invalid record ${record.topic}/${record.partition}/${record.offset}: ${parsed.reason}`,
+      );
       this.bus.skip(position);
     }
     this.consumer.reached(record.topic, record.partition, position.offset + 1n);

@@ -59,7 +59,10 @@ export async function connectKafkaTransport(app: INestApplication, now = Date.no
   const bus = app.get(EventBusService);
   const state = app.get(ConsumerStateService);
   listenToTopics(config.kafka.topics);
-  for (const { topic, partition, start, end } of await partitionRanges(config.kafka, now - config.replay.windowMs)) {
+  for (const { topic, partition, start, end } of await partitionRanges(
+    config.kafka,
+    now - config.replay.windowMs,
+  )) {
     bus.startAt(topic, partition, start);
     state.expectEnd(topic, partition, start, end);
   }
@@ -77,7 +80,10 @@ export async function connectKafkaTransport(app: INestApplication, now = Date.no
     // Group ids are chosen on purpose (see instanceGroupId); no "-server" suffix.
     postfixId: '',
   };
-  app.connectMicroservice({ strategy: new GatewayKafkaServer(options, bus, state) }, { inheritAppConfig: true });
+  app.connectMicroservice(
+    { strategy: new GatewayKafkaServer(options, bus, state) },
+    { inheritAppConfig: true },
+  );
 }
 
 interface PartitionRange {
@@ -96,11 +102,16 @@ async function partitionRanges(kafka: GatewayConfig['kafka'], since: number): Pr
     const existing = new Set(await admin.listTopics());
     const missing = kafka.topics.filter((topic) => !existing.has(topic));
     if (missing.length > 0) {
-      throw new Error(`KAFKA_TOPICS names topics that do not exist in Kafka: ${missing.join(', ')}. Create them first.`);
+      throw new Error(
+        `KAFKA_TOPICS names topics that do not exist in Kafka: ${missing.join(', ')}. Create them first.`,
+      );
     }
     const perTopic = await Promise.all(
       kafka.topics.map(async (topic) => {
-        const [starts, ends] = await Promise.all([admin.fetchTopicOffsetsByTimestamp(topic, since), admin.fetchTopicOffsets(topic)]);
+        const [starts, ends] = await Promise.all([
+          admin.fetchTopicOffsetsByTimestamp(topic, since),
+          admin.fetchTopicOffsets(topic),
+        ]);
         return starts.map(({ partition, offset }) => ({
           topic,
           partition,

@@ -20,9 +20,10 @@ export type ParseResult = { ok: true; content: EventContent } | { ok: false; rea
 
 /**
  * Event types the browser or the gateway give a meaning of their own: an `error` event would reach
- * `EventSource.onerror`, and `reset` is the gateway's signal to refetch state.
+ * `EventSource.onerror`, `reset` is the gateway's signal to refetch state and `checkpoint` carries
+ * resume points.
  */
-export const RESERVED_EVENT_TYPES: ReadonlySet<string> = new Set(['error', 'open', 'reset']);
+export const RESERVED_EVENT_TYPES: ReadonlySet<string> = new Set(['checkpoint', 'error', 'open', 'reset']);
 
 const MAX_TYPE_LENGTH = 128;
 const MAX_USER_ID_LENGTH = 256;
@@ -91,7 +92,12 @@ function own(fields: Record<string, unknown>, name: string): unknown {
 }
 
 function isCleanString(value: unknown, maxLength: number): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= maxLength && !CONTROL_CHARACTERS.test(value);
+  return (
+    typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= maxLength &&
+    !CONTROL_CHARACTERS.test(value)
+  );
 }
 
 function serialise(data: unknown): string | undefined {

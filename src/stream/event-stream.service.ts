@@ -35,7 +35,8 @@ export class EventStreamService implements BeforeApplicationShutdown {
    * Throws 400/403/503 before any stream starts.
    */
   streamFor(user: AuthUser, topicsQuery: unknown, lastEventId: string | undefined): Observable<MessageEvent> {
-    if (this.draining) throw new ServiceUnavailableException('The gateway is shutting down; reconnect to another instance');
+    if (this.draining)
+      throw new ServiceUnavailableException('The gateway is shutting down; reconnect to another instance');
     const topics = selectTopics(this.config.kafka.topics, user.topics, topicsQuery);
     return new Observable<MessageEvent>((observer) => {
       const stream = new UserStream(observer, user, topics, this.bus, this.config);

@@ -34,5 +34,9 @@ export class EventsController {
 /** The header wins: EventSource sends it on every reconnect to the same URL, query and all. */
 function lastEventId(header: string | undefined, query: unknown): string | undefined {
   if (header !== undefined && header !== '') return header;
-  return typeof query === 'string' && query !== '' ? query : Array.isArray(query) ? String(query.at(-1)) : undefined;
+  return typeof query === 'string' && query !== ''
+    ? query
+    : Array.isArray(query)
+      ? String(query.at(-1))
+      : undefined;
 }

@@ -37,10 +37,13 @@ export function planResume(
     if (!configuredTopics.includes(topic)) return { kind: 'reset', reason: 'unknown-position' };
     if (!topics.includes(topic)) continue;
     for (const partition of offsets.keys()) {
-      if (bus.nextOffset(topic, partition) === undefined) return { kind: 'reset', reason: 'unknown-position' };
+      if (bus.nextOffset(topic, partition) === undefined)
+        return { kind: 'reset', reason: 'unknown-position' };
     }
     from.set(topic, offsets);
   }
   const replay = bus.replay(userId, new Set(topics), from);
-  return replay.ok ? { kind: 'replay', events: replay.events, from } : { kind: 'reset', reason: replay.reason };
+  return replay.ok
+    ? { kind: 'replay', events: replay.events, from }
+    : { kind: 'reset', reason: replay.reason };
 }

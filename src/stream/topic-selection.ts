@@ -21,7 +21,8 @@ export function selectTopics(
   const unknown = requested.filter((topic) => !configured.includes(topic));
   if (unknown.length > 0) throw new BadRequestException(`Unknown topic(s): ${unknown.map(quote).join(', ')}`);
   const forbidden = requested.filter((topic) => !readable.includes(topic));
-  if (forbidden.length > 0) throw new ForbiddenException(`Not allowed to read topic(s): ${forbidden.join(', ')}`);
+  if (forbidden.length > 0)
+    throw new ForbiddenException(`Not allowed to read topic(s): ${forbidden.join(', ')}`);
   return requested.sort();
 }
 

@@ -15,6 +15,15 @@ const LIFETIME_JITTER = 0.2;
 export type StreamEndReason = 'expired' | 'lifetime' | 'shutdown';
 
 /**
+ * A resume point without an event. Browsers take the id of a block with no data without
+ * dispatching anything, but many SSE libraries only take ids of blocks with a data line, so it
+ * gets an empty one under a reserved type no application listens to.
+ */
+function checkpoint(id: string): MessageEvent {
+  return { type: 'checkpoint', id, data: '' };
+}
+
+/**
  * One client's stream: resumes it from its last event id, then follows the bus live, with
  * heartbeats, and ends it at token expiry, at the end of its lifetime or at shutdown.
  */
@@ -38,7 +47,7 @@ export class UserStream {
   /** Everything here runs in one turn of the event loop, so no live event can slip between. */
   start(lastEventId: string | undefined): void {
     const plan = planResume(lastEventId, this.user.id, this.topics, this.config.kafka.topics, this.bus);
-    this.observer.next({ retry: this.config.stream.retryMs, id: this.startId(plan), comment: 'connected' });
+    this.observer.next({ ...checkpoint(this.startId(plan)), retry: this.config.stream.retryMs });
     if (plan.kind === 'reset') {
       this.observer.next({
         type: 'reset',
@@ -53,16 +62,21 @@ export class UserStream {
       deliver: (event, id) => this.deliver(event, id),
     });
     const { heartbeatMs, maxLifetimeMs } = this.config.stream;
-    this.timers.push(setInterval(() => this.observer.next({ comment: '', id: this.checkpoint() }), heartbeatMs));
+    this.timers.push(
+      setInterval(() => this.observer.next({ ...checkpoint(this.checkpoint()), comment: '' }), heartbeatMs),
+    );
     const lifetimeEnd = Date.now() + maxLifetimeMs * (1 - LIFETIME_JITTER * Math.random());
-    this.endAt(Math.min(this.user.expiresAt, lifetimeEnd), lifetimeEnd < this.user.expiresAt ? 'lifetime' : 'expired');
+    this.endAt(
+      Math.min(this.user.expiresAt, lifetimeEnd),
+      lifetimeEnd < this.user.expiresAt ? 'lifetime' : 'expired',
+    );
   }
 
   /** Ends the stream with a resume point and, at shutdown, a reconnection delay. */
   end(reason: StreamEndReason): void {
     if (this.observer.closed) return;
     const retry = reason === 'shutdown' ? { retry: this.config.stream.retryMs } : {};
-    this.observer.next({ comment: reason, id: this.checkpoint(), ...retry });
+    this.observer.next({ ...checkpoint(this.checkpoint()), comment: reason, ...retry });
     this.observer.complete();
   }
 
@@ -84,7 +98,11 @@ export class UserStream {
     const cursor = this.withPositions(from);
     for (const event of events) {
       cursor.get(event.topic)?.set(event.partition, event.offset + 1n);
-      this.observer.next({ type: event.type, id: formatEventId(event, formatCursor(cursor, this.topics)), data: event.data });
+      this.observer.next({
+        type: event.type,
+        id: formatEventId(event, formatCursor(cursor, this.topics)),
+        data: event.data,
+      });
     }
     this.floor = this.aheadOfInstance(cursor);
   }

@@ -5,6 +5,8 @@ export interface TestProducer {
   sendRaw(topic: string, values: Array<string | Buffer | null>, partition?: number): Promise<void>;
   /** Sends records as JSON to one partition, in order. */
   send(topic: string, records: object[], partition?: number): Promise<void>;
+  /** Sends raw values to several topic-partitions in one request; each partition keeps their order. */
+  sendMixed(records: Array<{ topic: string; partition: number; value: string }>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -17,7 +19,23 @@ export async function createTestProducer(brokers = process.env.KAFKA_BROKERS ?? 
   };
   return {
     sendRaw,
-    send: (topic, records, partition) => sendRaw(topic, records.map((record) => JSON.stringify(record)), partition),
+    send: (topic, records, partition) =>
+      sendRaw(
+        topic,
+        records.map((record) => JSON.stringify(record)),
+        partition,
+      ),
+    sendMixed: async (records) => {
+      const topics = [...new Set(records.map((record) => record.topic))];
+      await producer.sendBatch({
+        topicMessages: topics.map((topic) => ({
+          topic,
+          messages: records
+            .filter((record) => record.topic === topic)
+            .map(({ partition, value }) => ({ partition, value })),
+        })),
+      });
+    },
     close: () => producer.disconnect(),
   };
 }

@@ -11,29 +11,52 @@ export interface StreamOptions {
   headers?: Record<string, string>;
   /** Event types to listen for; EventSource has no wildcard. */
   types?: string[];
+  /** Sent as Last-Event-ID on the first request, as a client resuming by hand would. */
+  lastEventId?: string;
 }
 
 export const DEFAULT_TYPES = ['notification', 'order.created', 'chat.message'];
 
-/** A real EventSource (the `eventsource` package) that records what it receives. */
+/**
+ * A real EventSource (the `eventsource` package) that records what it receives. It reconnects by
+ * itself, with Last-Event-ID, when the server drops it.
+ */
 export class TestStream {
   readonly events: ReceivedEvent[] = [];
+  readonly resets: ReceivedEvent[] = [];
   readonly errors: Array<{ code: number | undefined; message: string | undefined }> = [];
+  /** The id of the last block received, checkpoints included: where a resume starts. */
+  lastId: string | undefined;
+  opens = 0;
   private readonly source: EventSource;
-  opened = false;
 
   constructor(url: string, options: StreamOptions = {}) {
-    const headers = options.headers ?? {};
+    const headers = { ...options.headers };
+    let first = true;
     this.source = new EventSource(url, {
-      fetch: (input, init) => fetch(input, { ...init, headers: { ...init?.headers, ...headers } }),
+      fetch: (input, init) => {
+        const resume: Record<string, string> =
+          first && options.lastEventId !== undefined ? { 'last-event-id': options.lastEventId } : {};
+        first = false;
+        return fetch(input, { ...init, headers: { ...init?.headers, ...headers, ...resume } });
+      },
     });
-    this.source.onopen = () => (this.opened = true);
-    this.source.onerror = (event: ErrorEvent) => this.errors.push({ code: event.code, message: event.message });
-    for (const type of options.types ?? DEFAULT_TYPES) {
-      this.source.addEventListener(type, (event) =>
-        this.events.push({ type: event.type, id: event.lastEventId, data: JSON.parse(event.data) }),
-      );
-    }
+    this.source.onopen = () => this.opens++;
+    this.source.onerror = (event: ErrorEvent) =>
+      this.errors.push({ code: event.code, message: event.message });
+    const record =
+      (into: ReceivedEvent[]) => (event: { type: string; lastEventId: string; data: string }) => {
+        this.lastId = event.lastEventId;
+        into.push({ type: event.type, id: event.lastEventId, data: JSON.parse(event.data) });
+      };
+    for (const type of options.types ?? DEFAULT_TYPES)
+      this.source.addEventListener(type, record(this.events));
+    this.source.addEventListener('reset', record(this.resets));
+    this.source.addEventListener('checkpoint', (event) => (this.lastId = event.lastEventId));
+  }
+
+  get opened(): boolean {
+    return this.opens > 0;
   }
 
   get readyState(): number {
@@ -65,7 +88,10 @@ export class RawStream {
 
   static async open(url: string, headers: Record<string, string> = {}): Promise<RawStream> {
     const controller = new AbortController();
-    const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+    const response = await fetch(url, {
+      headers: { accept: 'text/event-stream', ...headers },
+      signal: controller.signal,
+    });
     const stream = new RawStream(response);
     stream.abort.signal.addEventListener('abort', () => controller.abort());
     void stream.read();
@@ -75,7 +101,8 @@ export class RawStream {
   private async read(): Promise<void> {
     const decoder = new TextDecoder();
     try {
-      for await (const chunk of this.response.body ?? []) this.text += decoder.decode(chunk as Uint8Array, { stream: true });
+      for await (const chunk of this.response.body ?? [])
+        this.text += decoder.decode(chunk as Uint8Array, { stream: true });
     } catch {
       // Aborted by close().
     } finally {

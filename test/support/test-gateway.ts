@@ -1,4 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { Test } from '@nestjs/testing';
 import { AppModule } from '../../src/app.module.js';
 import { EventBusService } from '../../src/event-bus/event-bus.service.js';
@@ -12,6 +14,8 @@ export interface TestGateway {
   readonly url: string;
   readonly bus: EventBusService;
   readonly inbound: InboundRecordService;
+  /** Cuts every open connection from the server side, as a proxy or a crash would. */
+  cutConnections(): number;
   close(): Promise<void>;
 }
 
@@ -21,6 +25,7 @@ export const TEST_ENV: Record<string, string> = {
   JWT_AUDIENCE: TEST_AUDIENCE,
   JWT_ISSUER: TEST_ISSUER,
   AUTH_COOKIE_NAME: 'session',
+  SSE_RETRY_MS: '200',
 };
 
 /**
@@ -38,12 +43,23 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     process.env = saved;
   }
   await startGateway(app);
+  const sockets = new Set<Socket>();
+  const server = app.getHttpServer() as Server;
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   await app.listen(0, '127.0.0.1');
   return {
     app,
     url: await app.getUrl(),
     bus: app.get(EventBusService),
     inbound: app.get(InboundRecordService),
+    cutConnections: () => {
+      const count = sockets.size;
+      sockets.forEach((socket) => socket.destroy());
+      return count;
+    },
     close: () => app.close(),
   };
 }

@@ -1,0 +1,540 @@
+import { CONFIG_VARIABLES, ConfigError, parseGatewayConfig, type GatewayConfig } from './gateway.config.js';
+
+const SECRET = 'a-jwt-secret-that-is-32-bytes-ok';
+const TICKET_SECRET = 'a-ticket-secret-of-32-characters';
+const PEM = '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----';
+const BASE = { KAFKA_BROKERS: 'localhost:9092', JWT_SECRET: SECRET };
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    parseGatewayConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseGatewayConfig', () => {
+  describe('defaults', () => {
+    it('should fill every optional setting with its default', () => {
+      const sut = parseGatewayConfig(BASE);
+
+      expect(sut).toEqual<GatewayConfig>({
+        http: { host: '0.0.0.0', port: 3000 },
+        kafka: {
+          brokers: ['localhost:9092'],
+          topics: ['notifications'],
+          clientId: 'kafka-sse-gateway',
+          groupPrefix: 'kafka-sse-gateway',
+          maxRecordBytes: 64 * 1024,
+          ssl: false,
+          sasl: undefined,
+        },
+        auth: {
+          key: { kind: 'secret', algorithm: 'HS256', secret: SECRET },
+          issuer: undefined,
+          audience: undefined,
+          cookieName: 'access_token',
+          ticketSecret: undefined,
+          ticketTtlSeconds: 30,
+        },
+        stream: { heartbeatMs: 15_000, retryMs: 2000, maxLifetimeMs: 30 * 60_000, shutdownTimeoutMs: 10_000 },
+        replay: { windowMs: 15 * 60_000, maxBytes: 64 * 1024 * 1024 },
+        demo: { enabled: false },
+      });
+    });
+
+    it('should read every setting when given', () => {
+      const sut = parseGatewayConfig({
+        ...BASE,
+        HOST: '127.0.0.1',
+        PORT: '8080',
+        KAFKA_TOPICS: 'orders, chat',
+        KAFKA_CLIENT_ID: 'gw-1',
+        KAFKA_GROUP_PREFIX: 'gw.prod',
+        KAFKA_MAX_RECORD_BYTES: '1024',
+        KAFKA_SSL: '1',
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_SASL_USERNAME: 'user',
+        KAFKA_SASL_PASSWORD: 'pass',
+        JWT_ALGORITHM: 'HS256',
+        JWT_ISSUER: 'https://issuer.test',
+        JWT_AUDIENCE: 'gateway',
+        AUTH_COOKIE_NAME: 'session',
+        TICKET_SECRET,
+        TICKET_TTL_SECONDS: '60',
+        SSE_HEARTBEAT_MS: '5000',
+        SSE_RETRY_MS: '500',
+        SSE_MAX_LIFETIME_MS: '60000',
+        SHUTDOWN_TIMEOUT_MS: '2000',
+        REPLAY_WINDOW_MS: '0',
+        REPLAY_MAX_BYTES: '1048576',
+        DEMO_ENABLED: 'true',
+      });
+
+      expect(sut).toEqual<GatewayConfig>({
+        http: { host: '127.0.0.1', port: 8080 },
+        kafka: {
+          brokers: ['localhost:9092'],
+          topics: ['orders', 'chat'],
+          clientId: 'gw-1',
+          groupPrefix: 'gw.prod',
+          maxRecordBytes: 1024,
+          ssl: true,
+          sasl: { mechanism: 'scram-sha-512', username: 'user', password: 'pass' },
+        },
+        auth: {
+          key: { kind: 'secret', algorithm: 'HS256', secret: SECRET },
+          issuer: 'https://issuer.test',
+          audience: 'gateway',
+          cookieName: 'session',
+          ticketSecret: TICKET_SECRET,
+          ticketTtlSeconds: 60,
+        },
+        stream: { heartbeatMs: 5000, retryMs: 500, maxLifetimeMs: 60_000, shutdownTimeoutMs: 2000 },
+        replay: { windowMs: 0, maxBytes: 1024 * 1024 },
+        demo: { enabled: true },
+      });
+    });
+
+    it('should treat empty and blank values as unset', () => {
+      const sut = parseGatewayConfig({
+        ...BASE,
+        HOST: '',
+        PORT: '  ',
+        KAFKA_TOPICS: '',
+        JWT_PUBLIC_KEY: '',
+        JWT_JWKS_URL: ' ',
+        JWT_ALGORITHM: '',
+        KAFKA_SASL_USERNAME: '',
+        TICKET_SECRET: '',
+        DEMO_ENABLED: '',
+      });
+
+      expect(sut.http).toEqual({ host: '0.0.0.0', port: 3000 });
+      expect(sut.kafka.topics).toEqual(['notifications']);
+      expect(sut.kafka.sasl).toBeUndefined();
+      expect(sut.auth.key).toEqual({ kind: 'secret', algorithm: 'HS256', secret: SECRET });
+      expect(sut.auth.ticketSecret).toBeUndefined();
+      expect(sut.demo.enabled).toBe(false);
+    });
+
+    it('should ignore variables it does not read', () => {
+      expect(() => parseGatewayConfig({ ...BASE, PATH: '/usr/bin', NODE_ENV: 'production' })).not.toThrow();
+    });
+  });
+
+  describe('KAFKA_BROKERS', () => {
+    it('should be required', () => {
+      expect(problemsOf({ JWT_SECRET: SECRET })).toEqual([
+        'KAFKA_BROKERS: is required: a comma-separated list of host:port',
+      ]);
+    });
+
+    it('should be required even when set to an empty string', () => {
+      expect(problemsOf({ KAFKA_BROKERS: '', JWT_SECRET: SECRET })).toEqual([
+        'KAFKA_BROKERS: is required: a comma-separated list of host:port',
+      ]);
+    });
+
+    it('should name at least one broker', () => {
+      expect(problemsOf({ KAFKA_BROKERS: ' , ', JWT_SECRET: SECRET })).toEqual([
+        'KAFKA_BROKERS: must name at least one broker as host:port',
+      ]);
+    });
+
+    it.each([
+      'localhost',
+      'a:b',
+      'http://x:1',
+      'host:',
+      ':9092',
+      'host:123456',
+      'host name:9092',
+      '[::1]',
+      '::1:9092',
+    ])('should reject the malformed broker %p', (broker) => {
+      expect(problemsOf({ KAFKA_BROKERS: broker, JWT_SECRET: SECRET })).toEqual([
+        'KAFKA_BROKERS.0: each broker must be host:port',
+      ]);
+    });
+
+    it('should name each malformed broker by its position', () => {
+      expect(problemsOf({ KAFKA_BROKERS: 'ok:1,localhost,ok:2,a:b', JWT_SECRET: SECRET })).toEqual([
+        'KAFKA_BROKERS.1: each broker must be host:port',
+        'KAFKA_BROKERS.3: each broker must be host:port',
+      ]);
+    });
+
+    it('should accept host names, IPv4 and bracketed IPv6 addresses, trimming and skipping empty items', () => {
+      const sut = parseGatewayConfig({
+        ...BASE,
+        KAFKA_BROKERS: ' kafka-1.internal:9092 ,, 10.0.0.7:19092, [::1]:9092 ,',
+      });
+
+      expect(sut.kafka.brokers).toEqual(['kafka-1.internal:9092', '10.0.0.7:19092', '[::1]:9092']);
+    });
+  });
+
+  describe('KAFKA_TOPICS', () => {
+    it('should split, trim and deduplicate topic names', () => {
+      const sut = parseGatewayConfig({ ...BASE, KAFKA_TOPICS: ' orders,chat , orders,,a.b_c-1' });
+
+      expect(sut.kafka.topics).toEqual(['orders', 'chat', 'a.b_c-1']);
+    });
+
+    it.each(['bad topic', 'a/b', 'ünïcode', 'x'.repeat(250), 'a:b'])(
+      'should reject the invalid topic name %p',
+      (topic) => {
+        expect(problemsOf({ ...BASE, KAFKA_TOPICS: `ok,${topic}` })).toEqual([
+          'KAFKA_TOPICS.1: topic names use only letters, digits, ".", "_" and "-"',
+        ]);
+      },
+    );
+
+    it('should accept a topic name of 249 characters', () => {
+      const topic = 't'.repeat(249);
+
+      expect(parseGatewayConfig({ ...BASE, KAFKA_TOPICS: topic }).kafka.topics).toEqual([topic]);
+    });
+
+    it('should reject a list with no topic in it', () => {
+      expect(problemsOf({ ...BASE, KAFKA_TOPICS: ' , ,' })).toEqual([
+        'KAFKA_TOPICS: must name at least one topic',
+      ]);
+    });
+  });
+
+  describe('numbers and flags', () => {
+    it.each([
+      ['PORT', '65536', 'PORT: Too big: expected number to be <=65535'],
+      ['PORT', '-1', 'PORT: Too small: expected number to be >=0'],
+      ['TICKET_TTL_SECONDS', '4', 'TICKET_TTL_SECONDS: Too small: expected number to be >=5'],
+      ['TICKET_TTL_SECONDS', '3601', 'TICKET_TTL_SECONDS: Too big: expected number to be <=3600'],
+      ['KAFKA_MAX_RECORD_BYTES', '63', 'KAFKA_MAX_RECORD_BYTES: Too small: expected number to be >=64'],
+      ['SSE_MAX_LIFETIME_MS', '9999', 'SSE_MAX_LIFETIME_MS: Too small: expected number to be >=10000'],
+      ['REPLAY_WINDOW_MS', '-1', 'REPLAY_WINDOW_MS: Too small: expected number to be >=0'],
+    ])('should reject %s=%p', (name, value, problem) => {
+      expect(problemsOf({ ...BASE, [name]: value })).toEqual([problem]);
+    });
+
+    it.each([
+      ['PORT', 'abc'],
+      ['PORT', '80.5'],
+      ['SSE_HEARTBEAT_MS', 'soon'],
+    ])('should reject the non-integer %s=%p', (name, value) => {
+      const problems = problemsOf({ ...BASE, [name]: value });
+
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(new RegExp(`^${name}: `));
+    });
+
+    it.each([
+      ['true', true],
+      ['1', true],
+      ['false', false],
+      ['0', false],
+    ])('should read KAFKA_SSL=%p as %p', (value, expected) => {
+      expect(parseGatewayConfig({ ...BASE, KAFKA_SSL: value }).kafka.ssl).toBe(expected);
+    });
+
+    it('should reject a flag that is not true, false, 1 or 0', () => {
+      expect(problemsOf({ ...BASE, KAFKA_SSL: 'yes' })).toEqual([
+        'KAFKA_SSL: Invalid option: expected one of "0"|"1"|"true"|"false"',
+      ]);
+    });
+
+    it('should reject an invalid cookie name', () => {
+      expect(problemsOf({ ...BASE, AUTH_COOKIE_NAME: 'my cookie' })).toEqual([
+        'AUTH_COOKIE_NAME: must be a valid cookie name',
+      ]);
+    });
+
+    it('should reject an invalid consumer group prefix', () => {
+      expect(problemsOf({ ...BASE, KAFKA_GROUP_PREFIX: 'group/prefix' })).toEqual([
+        'KAFKA_GROUP_PREFIX: use only letters, digits, ".", "_" and "-"',
+      ]);
+    });
+  });
+
+  describe('JWT key source', () => {
+    it('should require one of JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL', () => {
+      expect(problemsOf({ KAFKA_BROKERS: 'k:1' })).toEqual([
+        'JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL: set exactly one of them to verify tokens',
+      ]);
+    });
+
+    it.each([
+      { JWT_SECRET: SECRET, JWT_PUBLIC_KEY: PEM },
+      { JWT_SECRET: SECRET, JWT_JWKS_URL: 'https://idp.test/jwks' },
+      { JWT_PUBLIC_KEY: PEM, JWT_JWKS_URL: 'https://idp.test/jwks' },
+      { JWT_SECRET: SECRET, JWT_PUBLIC_KEY: PEM, JWT_JWKS_URL: 'https://idp.test/jwks' },
+    ])('should reject more than one key source: %p', (sources) => {
+      expect(problemsOf({ KAFKA_BROKERS: 'k:1', TICKET_SECRET, ...sources })).toEqual([
+        'JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL: set exactly one of them to verify tokens',
+      ]);
+    });
+
+    it('should reject an HS256 secret shorter than 32 bytes', () => {
+      expect(problemsOf({ KAFKA_BROKERS: 'k:1', JWT_SECRET: 's'.repeat(31) })).toEqual([
+        'JWT_SECRET: must be at least 32 bytes for HS256',
+      ]);
+    });
+
+    it('should measure the secret in UTF-8 bytes, not characters', () => {
+      const sixteenTwoByteCharacters = 'é'.repeat(16);
+
+      expect(
+        parseGatewayConfig({ KAFKA_BROKERS: 'k:1', JWT_SECRET: sixteenTwoByteCharacters }).auth.key,
+      ).toEqual({
+        kind: 'secret',
+        algorithm: 'HS256',
+        secret: sixteenTwoByteCharacters,
+      });
+    });
+
+    it.each(['RS256', 'ES256'])('should reject JWT_ALGORITHM=%s with a JWT_SECRET', (algorithm) => {
+      expect(problemsOf({ ...BASE, JWT_ALGORITHM: algorithm })).toEqual([
+        'JWT_ALGORITHM: a JWT_SECRET verifies HS256 tokens only',
+      ]);
+    });
+
+    it('should reject an unknown JWT_ALGORITHM', () => {
+      expect(problemsOf({ ...BASE, JWT_ALGORITHM: 'PS256' })).toContain(
+        'JWT_ALGORITHM: Invalid option: expected one of "HS256"|"RS256"|"ES256"',
+      );
+    });
+
+    it('should default a public key to RS256 and turn escaped "\\n" into newlines', () => {
+      const escaped = PEM.replace(/\n/g, '\\n');
+
+      const sut = parseGatewayConfig({ KAFKA_BROKERS: 'k:1', JWT_PUBLIC_KEY: escaped, TICKET_SECRET });
+
+      expect(sut.auth.key).toEqual({ kind: 'public-key', algorithm: 'RS256', pem: PEM });
+      expect(sut.auth.ticketSecret).toBe(TICKET_SECRET);
+    });
+
+    it('should take ES256 for a public key when declared', () => {
+      const sut = parseGatewayConfig({
+        KAFKA_BROKERS: 'k:1',
+        JWT_PUBLIC_KEY: PEM,
+        JWT_ALGORITHM: 'ES256',
+        TICKET_SECRET,
+      });
+
+      expect(sut.auth.key).toEqual({ kind: 'public-key', algorithm: 'ES256', pem: PEM });
+    });
+
+    it('should reject a public key that is not an SPKI PEM', () => {
+      expect(
+        problemsOf({
+          KAFKA_BROKERS: 'k:1',
+          JWT_PUBLIC_KEY: '-----BEGIN RSA PUBLIC KEY-----\nabc',
+          TICKET_SECRET,
+        }),
+      ).toEqual(['JWT_PUBLIC_KEY: must be a PEM "PUBLIC KEY" (SPKI)']);
+    });
+
+    it('should reject HS256 with a public key', () => {
+      expect(
+        problemsOf({ KAFKA_BROKERS: 'k:1', JWT_PUBLIC_KEY: PEM, JWT_ALGORITHM: 'HS256', TICKET_SECRET }),
+      ).toEqual(['JWT_ALGORITHM: HS256 needs JWT_SECRET; a public key or JWKS verifies RS256 or ES256']);
+    });
+
+    it('should reject HS256 with a JWKS URL', () => {
+      expect(
+        problemsOf({
+          KAFKA_BROKERS: 'k:1',
+          JWT_JWKS_URL: 'https://idp.test/jwks',
+          JWT_ALGORITHM: 'HS256',
+          TICKET_SECRET,
+        }),
+      ).toEqual(['JWT_ALGORITHM: HS256 needs JWT_SECRET; a public key or JWKS verifies RS256 or ES256']);
+    });
+
+    it('should read a JWKS URL', () => {
+      const sut = parseGatewayConfig({
+        KAFKA_BROKERS: 'k:1',
+        JWT_JWKS_URL: 'https://idp.test/.well-known/jwks.json',
+        TICKET_SECRET,
+      });
+
+      expect(sut.auth.key).toEqual({
+        kind: 'jwks',
+        algorithm: 'RS256',
+        url: 'https://idp.test/.well-known/jwks.json',
+      });
+    });
+
+    it.each(['ftp://idp.test/jwks', 'not a url'])('should reject the JWKS URL %p', (url) => {
+      expect(problemsOf({ KAFKA_BROKERS: 'k:1', JWT_JWKS_URL: url, TICKET_SECRET })).toEqual([
+        'JWT_JWKS_URL: Invalid URL',
+      ]);
+    });
+
+    it.each([
+      ['JWT_PUBLIC_KEY', PEM],
+      ['JWT_JWKS_URL', 'https://idp.test/jwks'],
+    ])('should require TICKET_SECRET with %s', (name, value) => {
+      expect(problemsOf({ KAFKA_BROKERS: 'k:1', [name]: value })).toEqual([
+        'TICKET_SECRET: required when tokens are verified with a public key or JWKS',
+      ]);
+    });
+
+    it('should reject a TICKET_SECRET shorter than 32 characters', () => {
+      expect(problemsOf({ ...BASE, TICKET_SECRET: 't'.repeat(31) })).toEqual([
+        'TICKET_SECRET: must be at least 32 characters',
+      ]);
+    });
+
+    it.each(['true', '1'])('should reject DEMO_ENABLED=%s without a JWT_SECRET', (enabled) => {
+      expect(
+        problemsOf({ KAFKA_BROKERS: 'k:1', JWT_PUBLIC_KEY: PEM, TICKET_SECRET, DEMO_ENABLED: enabled }),
+      ).toEqual(['DEMO_ENABLED: the demo signs its own tokens and needs JWT_SECRET']);
+    });
+
+    it('should allow DEMO_ENABLED=false with a public key', () => {
+      expect(
+        parseGatewayConfig({
+          KAFKA_BROKERS: 'k:1',
+          JWT_PUBLIC_KEY: PEM,
+          TICKET_SECRET,
+          DEMO_ENABLED: 'false',
+        }).demo,
+      ).toEqual({
+        enabled: false,
+      });
+    });
+  });
+
+  describe('SASL', () => {
+    it.each([
+      { KAFKA_SASL_MECHANISM: 'plain' },
+      { KAFKA_SASL_USERNAME: 'user' },
+      { KAFKA_SASL_PASSWORD: 'pass' },
+      { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'user' },
+      { KAFKA_SASL_USERNAME: 'user', KAFKA_SASL_PASSWORD: 'pass' },
+    ])('should reject a partial SASL setting %p', (sasl) => {
+      expect(problemsOf({ ...BASE, ...sasl })).toEqual([
+        'KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD: set all three or none',
+      ]);
+    });
+
+    it('should reject an unknown SASL mechanism', () => {
+      expect(
+        problemsOf({
+          ...BASE,
+          KAFKA_SASL_MECHANISM: 'gssapi',
+          KAFKA_SASL_USERNAME: 'user',
+          KAFKA_SASL_PASSWORD: 'pass',
+        }),
+      ).toEqual([
+        'KAFKA_SASL_MECHANISM: Invalid option: expected one of "plain"|"scram-sha-256"|"scram-sha-512"',
+      ]);
+    });
+
+    it('should read all three together', () => {
+      const sut = parseGatewayConfig({
+        ...BASE,
+        KAFKA_SASL_MECHANISM: 'plain',
+        KAFKA_SASL_USERNAME: 'u',
+        KAFKA_SASL_PASSWORD: 'p',
+      });
+
+      expect(sut.kafka.sasl).toEqual({ mechanism: 'plain', username: 'u', password: 'p' });
+    });
+  });
+
+  describe('reporting', () => {
+    it('should name every problem at once in one ConfigError', () => {
+      let error: unknown;
+      try {
+        parseGatewayConfig({ KAFKA_BROKERS: 'localhost', PORT: '70000', KAFKA_SASL_USERNAME: 'user' });
+      } catch (err) {
+        error = err;
+      }
+
+      expect(error).toBeInstanceOf(ConfigError);
+      const sut = error as ConfigError;
+      expect(sut.name).toBe('ConfigError');
+      expect(sut.problems).toEqual(
+        expect.arrayContaining([
+          'PORT: Too big: expected number to be <=65535',
+          'KAFKA_BROKERS.0: each broker must be host:port',
+          'JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL: set exactly one of them to verify tokens',
+          'KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD: set all three or none',
+        ]),
+      );
+      expect(sut.problems).toHaveLength(4);
+      expect(sut.message.startsWith('Invalid configuration:')).toBe(true);
+      for (const problem of sut.problems) expect(sut.message).toContain(`\n  - ${problem}`);
+    });
+
+    it('should report schema and key problems together', () => {
+      expect(problemsOf({ KAFKA_BROKERS: 'a:b', JWT_SECRET: 'short', TICKET_TTL_SECONDS: '1' })).toEqual(
+        expect.arrayContaining([
+          'KAFKA_BROKERS.0: each broker must be host:port',
+          'TICKET_TTL_SECONDS: Too small: expected number to be >=5',
+          'JWT_SECRET: must be at least 32 bytes for HS256',
+        ]),
+      );
+    });
+  });
+
+  describe('CONFIG_VARIABLES', () => {
+    it('should list every variable the gateway reads', () => {
+      expect([...CONFIG_VARIABLES].sort()).toEqual(
+        [
+          'HOST',
+          'PORT',
+          'KAFKA_BROKERS',
+          'KAFKA_TOPICS',
+          'KAFKA_CLIENT_ID',
+          'KAFKA_GROUP_PREFIX',
+          'KAFKA_MAX_RECORD_BYTES',
+          'KAFKA_SSL',
+          'KAFKA_SASL_MECHANISM',
+          'KAFKA_SASL_USERNAME',
+          'KAFKA_SASL_PASSWORD',
+          'JWT_SECRET',
+          'JWT_PUBLIC_KEY',
+          'JWT_JWKS_URL',
+          'JWT_ALGORITHM',
+          'JWT_ISSUER',
+          'JWT_AUDIENCE',
+          'AUTH_COOKIE_NAME',
+          'TICKET_SECRET',
+          'TICKET_TTL_SECONDS',
+          'SSE_HEARTBEAT_MS',
+          'SSE_RETRY_MS',
+          'SSE_MAX_LIFETIME_MS',
+          'SHUTDOWN_TIMEOUT_MS',
+          'REPLAY_WINDOW_MS',
+          'REPLAY_MAX_BYTES',
+          'DEMO_ENABLED',
+        ].sort(),
+      );
+    });
+  });
+});
+
+describe('parseGatewayConfig broker ports', () => {
+  it.each(['kafka:99999', 'kafka:65536', 'kafka:0'])(
+    'should reject the out-of-range broker port %p',
+    (broker) => {
+      expect(problemsOf({ KAFKA_BROKERS: broker, JWT_SECRET: SECRET })).toEqual([
+        'KAFKA_BROKERS.0: each broker must be host:port',
+      ]);
+    },
+  );
+});
+
+describe('parseGatewayConfig every problem at once', () => {
+  it('should report a missing TICKET_SECRET alongside an HS256 algorithm mismatch for a public key', () => {
+    expect(problemsOf({ KAFKA_BROKERS: 'k:1', JWT_PUBLIC_KEY: PEM, JWT_ALGORITHM: 'HS256' })).toEqual([
+      'JWT_ALGORITHM: HS256 needs JWT_SECRET; a public key or JWKS verifies RS256 or ES256',
+      'TICKET_SECRET: required when tokens are verified with a public key or JWKS',
+    ]);
+  });
+});
