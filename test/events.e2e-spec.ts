@@ -175,7 +175,7 @@ describe('Kafka events to per-user streams (e2e)', () => {
     expect(raw.response.status).toBe(200);
     expect(raw.response.headers.get('content-type')).toContain('text/event-stream');
     await raw.waitForText(
-      /^\nevent: checkpoint\nid: chat:[\d.]*\nretry: 2000\ndata: \n\n/,
+      /^\nevent: checkpoint\nid: chat:[\d.]*\nretry: 200\ndata: \n\n/,
       'the opening message',
     );
     await raw.waitForText(/\nevent: checkpoint\nid: chat:[\d.]*\n: \ndata: \n\n/, 'a heartbeat comment');

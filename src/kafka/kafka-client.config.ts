@@ -9,6 +9,8 @@ export function kafkaClientConfig(kafka: GatewayConfig['kafka']): KafkaConfig {
     clientId: kafka.clientId,
     brokers: kafka.brokers,
     ssl: kafka.ssl,
+    // Short backoff caps, so the consumer is back soon after a broker outage ends.
+    retry: { initialRetryTime: 250, maxRetryTime: 5000, retries: 8 },
     // The mechanism and the credentials were validated together.
     ...(kafka.sasl ? { sasl: kafka.sasl as SASLOptions } : {}),
   };

@@ -1,0 +1,159 @@
+import { ConsumerStateService, FETCH_STALE_MS, type Readiness } from './consumer-state.service.js';
+
+const NOW = 1_700_000_000_000;
+const NOT_STARTED = 'Kafka consumer not in its group (not started)';
+const NO_FETCH = 'no fetch from Kafka for over 10 s';
+const warming = (behind: number): string => `replay buffer warming up: ${behind} partition(s) behind`;
+
+describe(ConsumerStateService.name, () => {
+  let sut: ConsumerStateService;
+
+  /** A consumer that is in its group and fetched just now: only warm-up can hold it back. */
+  const connected = (): void => {
+    sut.joinedGroup();
+    sut.fetched(NOW);
+  };
+
+  beforeEach(() => {
+    sut = new ConsumerStateService();
+  });
+
+  describe('readiness', () => {
+    it('should not be ready before the consumer started, naming every reason', () => {
+      expect(sut.readiness(NOW)).toEqual<Readiness>({ ready: false, reasons: [NOT_STARTED, NO_FETCH] });
+    });
+
+    it('should be ready once in the group, fetching and warm', () => {
+      connected();
+
+      expect(sut.readiness(NOW)).toEqual<Readiness>({ ready: true, reasons: [] });
+    });
+
+    it('should not be ready in the group without a fetch yet', () => {
+      sut.joinedGroup();
+
+      expect(sut.readiness(NOW)).toEqual<Readiness>({ ready: false, reasons: [NO_FETCH] });
+    });
+
+    it('should not be ready when fetching outside the group', () => {
+      sut.fetched(NOW);
+
+      expect(sut.readiness(NOW)).toEqual<Readiness>({ ready: false, reasons: [NOT_STARTED] });
+    });
+
+    it('should name the three reasons in order when all apply', () => {
+      sut.expectEnd('orders', 0, 0n, 5n);
+
+      expect(sut.readiness(NOW).reasons).toEqual([NOT_STARTED, NO_FETCH, warming(1)]);
+    });
+
+    it('should use the current time by default', () => {
+      connected();
+      sut.fetched();
+
+      expect(sut.readiness()).toEqual<Readiness>({ ready: true, reasons: [] });
+    });
+  });
+
+  describe('group membership', () => {
+    it('should report why the consumer left its group', () => {
+      connected();
+
+      sut.lost('rebalancing');
+
+      expect(sut.readiness(NOW)).toEqual<Readiness>({
+        ready: false,
+        reasons: ['Kafka consumer not in its group (rebalancing)'],
+      });
+    });
+
+    it('should report the latest reason when lost more than once', () => {
+      connected();
+      sut.lost('rebalancing');
+
+      sut.lost('crashed: broker down');
+
+      expect(sut.readiness(NOW).reasons).toEqual(['Kafka consumer not in its group (crashed: broker down)']);
+    });
+
+    it('should be ready again after rejoining', () => {
+      connected();
+      sut.lost('disconnected');
+
+      sut.joinedGroup();
+
+      expect(sut.readiness(NOW)).toEqual<Readiness>({ ready: true, reasons: [] });
+    });
+  });
+
+  describe('fetches', () => {
+    it(`should count a fetch as fresh for ${FETCH_STALE_MS} ms and stale after`, () => {
+      connected();
+
+      expect(sut.readiness(NOW + FETCH_STALE_MS)).toEqual<Readiness>({ ready: true, reasons: [] });
+      expect(sut.readiness(NOW + FETCH_STALE_MS + 1)).toEqual<Readiness>({
+        ready: false,
+        reasons: [NO_FETCH],
+      });
+    });
+
+    it('should be fresh again after a new fetch', () => {
+      connected();
+
+      sut.fetched(NOW + 20_000);
+
+      expect(sut.readiness(NOW + 25_000)).toEqual<Readiness>({ ready: true, reasons: [] });
+    });
+  });
+
+  describe('warm-up', () => {
+    it('should be warm with no partition expected', () => {
+      expect(sut.warm).toBe(true);
+    });
+
+    it('should be warm at once for a partition whose start is at or past its end', () => {
+      sut.expectEnd('orders', 0, 10n, 10n);
+      sut.expectEnd('orders', 1, 12n, 10n);
+      connected();
+
+      expect(sut.warm).toBe(true);
+      expect(sut.readiness(NOW)).toEqual<Readiness>({ ready: true, reasons: [] });
+    });
+
+    it('should count the partitions behind until processing reaches their end', () => {
+      sut.expectEnd('orders', 0, 0n, 10n);
+      sut.expectEnd('orders', 1, 5n, 7n);
+      connected();
+      expect(sut.readiness(NOW)).toEqual<Readiness>({ ready: false, reasons: [warming(2)] });
+
+      sut.reached('orders', 0, 9n);
+      expect(sut.readiness(NOW).reasons).toEqual([warming(2)]);
+
+      sut.reached('orders', 0, 10n);
+      expect(sut.readiness(NOW).reasons).toEqual([warming(1)]);
+      expect(sut.warm).toBe(false);
+
+      sut.reached('orders', 1, 8n);
+      expect(sut.warm).toBe(true);
+      expect(sut.readiness(NOW)).toEqual<Readiness>({ ready: true, reasons: [] });
+    });
+
+    it('should keep topics and partitions apart', () => {
+      sut.expectEnd('orders', 0, 0n, 10n);
+
+      sut.reached('orders', 1, 10n);
+      sut.reached('chat', 0, 10n);
+
+      expect(sut.warm).toBe(false);
+    });
+
+    it('should stay warm once warm', () => {
+      sut.expectEnd('orders', 0, 0n, 10n);
+      sut.reached('orders', 0, 10n);
+
+      sut.reached('orders', 0, 3n);
+
+      expect(sut.warm).toBe(true);
+    });
+  });
+});
