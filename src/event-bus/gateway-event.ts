@@ -1,7 +1,7 @@
 /** Who an event is for. There is no default: a record must say. */
 export type Audience =
   | { readonly kind: 'user'; readonly userId: string }
-  | { readonly kind: 'users'; readonly userIds: readonly string[] }
+  | { readonly kind: 'users'; /** Without duplicates. */ readonly userIds: readonly string[] }
   | { readonly kind: 'broadcast' };
 
 /** What a valid record says, before it is placed in the log. */

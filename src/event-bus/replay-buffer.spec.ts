@@ -378,4 +378,16 @@ describe(ReplayBuffer.name, () => {
       );
     });
   });
+
+  describe('a producer clock ahead of ours', () => {
+    it('should not let a record stamped in the future hold back the eviction of later ones', () => {
+      sut = new ReplayBuffer({ windowMs: 1000, maxBytes: 1024 ** 3 });
+      sut.append(event('orders', 0, 0n, forUser('alice'), NOW + 3_600_000), NOW);
+      sut.append(event('orders', 0, 1n, forUser('alice'), NOW), NOW);
+
+      sut.evict(NOW + 1001);
+
+      expect(sut.size).toBe(0);
+    });
+  });
 });

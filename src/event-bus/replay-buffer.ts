@@ -13,6 +13,8 @@ interface Buffered {
   readonly event: GatewayEvent;
   readonly seq: number;
   readonly bytes: number;
+  /** The record's timestamp, or the time it arrived if the producer's clock is ahead. */
+  readonly at: number;
 }
 
 export type ReplayResult =
@@ -59,7 +61,13 @@ export class ReplayBuffer {
   }
 
   append(event: GatewayEvent, now = Date.now()): void {
-    const entry: Buffered = { event, seq: this.seq++, bytes: sizeOf(event) };
+    // A record stamped in the future would otherwise hold back the eviction of all after it.
+    const entry: Buffered = {
+      event,
+      seq: this.seq++,
+      bytes: sizeOf(event),
+      at: Math.min(event.timestamp, now),
+    };
     this.all.push(entry);
     this.bytes += entry.bytes;
     for (const list of this.listsOf(event, true)) list.push(entry);
@@ -70,7 +78,7 @@ export class ReplayBuffer {
   evict(now = Date.now()): void {
     const oldest = now - this.limits.windowMs;
     for (let head = this.all.peek(); head; head = this.all.peek()) {
-      if (head.event.timestamp >= oldest && this.bytes <= this.limits.maxBytes) return;
+      if (head.at >= oldest && this.bytes <= this.limits.maxBytes) return;
       this.all.shift();
       this.bytes -= head.bytes;
       // Lists hold entries in processing order too, so the evicted entry heads each of its lists.

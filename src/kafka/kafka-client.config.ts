@@ -2,11 +2,13 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import type { GatewayConfig } from '../config/gateway.config.js';
+import { kafkaLogCreator } from './kafka-logger.js';
 
 /** Connection settings shared by the consumer transport and the admin client. */
 export function kafkaClientConfig(kafka: GatewayConfig['kafka']): KafkaConfig {
   return {
     clientId: kafka.clientId,
+    logCreator: kafkaLogCreator,
     brokers: kafka.brokers,
     ssl: kafka.ssl,
     // Short backoff caps, so the consumer is back soon after a broker outage ends.
