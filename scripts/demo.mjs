@@ -49,7 +49,10 @@ async function main() {
   const stop = (/** @type {NodeJS.Signals} */ signal) => gateway.kill(signal);
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  const code = await new Promise((done) => gateway.once('exit', (exitCode) => done(exitCode ?? 0)));
+  const code = await new Promise(
+    /** @param {(code: number) => void} done */ (done) =>
+      gateway.once('exit', (exitCode) => done(exitCode ?? 0)),
+  );
   rmSync(DEMO_STATE_FILE, { force: true });
   await kafka?.stop();
   process.exit(code);

@@ -30,7 +30,9 @@ const { values } = parseArgs({
   },
 });
 
-const demo = existsSync(demoState) ? JSON.parse(readFileSync(demoState, 'utf8')) : undefined;
+const demo = existsSync(demoState)
+  ? /** @type {{ brokers?: string; topics?: string[] }} */ (JSON.parse(readFileSync(demoState, 'utf8')))
+  : undefined;
 const brokers = splitList(process.env.KAFKA_BROKERS ?? demo?.brokers);
 if (brokers.length === 0) fail('No Kafka: set KAFKA_BROKERS, or start `npm run demo` first.');
 const topic = values.topic ?? splitList(process.env.KAFKA_TOPICS)[0] ?? demo?.topics?.[0] ?? 'notifications';
@@ -42,6 +44,7 @@ const addressing = [
 ].filter(Boolean);
 if (addressing.length !== 1) fail('Say who the event is for: exactly one of --user, --users or --broadcast.');
 
+/** @type {unknown} */
 let data;
 try {
   data = JSON.parse(values.data ?? 'null');

@@ -81,7 +81,11 @@ describe('Authentication and topic access (e2e)', () => {
 
   describe('rejected credentials: JSON 401 before any stream starts', () => {
     const cases: Array<[string, () => Promise<Record<string, string>>, string]> = [
-      ['no credentials', async () => ({}), 'Missing credentials: a bearer token, a ticket or a cookie'],
+      [
+        'no credentials',
+        () => Promise.resolve({}),
+        'Missing credentials: a bearer token, a ticket or a cookie',
+      ],
       [
         'a bad signature',
         async () => bearer(await signToken({ secret: `${TEST_JWT_SECRET}-but-another` })),
@@ -99,10 +103,10 @@ describe('Authentication and topic access (e2e)', () => {
         async () => bearer(await signToken({ issuer: 'https://evil.test' })),
         'Invalid token',
       ],
-      ['alg: none', async () => bearer(unsignedToken()), 'Invalid token'],
+      ['alg: none', () => Promise.resolve(bearer(unsignedToken())), 'Invalid token'],
       [
         'a malformed Authorization header',
-        async () => ({ authorization: 'Basic YWxpY2U6cGFzcw==' }),
+        () => Promise.resolve({ authorization: 'Basic YWxpY2U6cGFzcw==' }),
         'Authorization must be "Bearer <token>"',
       ],
       [

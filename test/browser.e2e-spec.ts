@@ -63,7 +63,7 @@ describe('A real browser EventSource (e2e)', () => {
       const source = new EventSource('/events?topics=notifications', { withCredentials: true });
       source.onopen = () => state.opens++;
       source.addEventListener('notification', (event) =>
-        state.numbers.push(JSON.parse((event as unknown as { data: string }).data).n),
+        state.numbers.push((JSON.parse((event as unknown as { data: string }).data) as { n: number }).n),
       );
     });
     await waitFor(async () => (await state(page)).opens === 1, 'the browser stream to open');

@@ -16,7 +16,9 @@ function start(env: Record<string, string>): { done: Promise<Run>; output: () =>
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const done = new Promise<Run>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, output })));
+  const done = new Promise<Run>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal, output })),
+  );
   return { done, output: () => output, stop: () => child.kill('SIGTERM') };
 }
 
@@ -47,7 +49,10 @@ describe('The production build (e2e)', () => {
       HOST: '127.0.0.1',
       PORT: '0',
     });
-    const url = await waitFor(() => /Listening on (http:\/\/\S+),/.exec(app.output())?.[1], 'the gateway to listen');
+    const url = await waitFor(
+      () => /Listening on (http:\/\/\S+),/.exec(app.output())?.[1],
+      'the gateway to listen',
+    );
     expect((await fetch(`${url}/health/live`)).status).toBe(200);
     await waitFor(async () => (await fetch(`${url}/health/ready`)).status === 200, 'readiness');
 

@@ -9,7 +9,7 @@ export interface AuthUser {
 }
 
 const MAX_USER_ID_LENGTH = 256;
-// eslint-disable-next-line no-control-regex
+
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f\u2028\u2029]/;
 
 /** Reads an AuthUser from verified claims, or returns undefined when they do not describe one. */
@@ -32,5 +32,5 @@ export function authUserFromClaims(
   ) {
     return undefined;
   }
-  return { id: sub, topics: topics as string[] | undefined, expiresAt: expiresAtSeconds * 1000 };
+  return { id: sub, topics: topics, expiresAt: expiresAtSeconds * 1000 };
 }

@@ -59,7 +59,7 @@ const list = (error?: string) =>
 const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 
-const envSchema = z.object({
+export const configSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   PORT: integer(0, 65535).default(3000),
   KAFKA_BROKERS: list('is required: a comma-separated list of host:port').pipe(
@@ -108,10 +108,10 @@ const envSchema = z.object({
   DEMO_ENABLED: flag.default(false),
 });
 
-type Env = z.infer<typeof envSchema>;
+type Env = z.infer<typeof configSchema>;
 
 /** Names of the variables the gateway reads; the README's configuration table lists the same. */
-export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
+export const CONFIG_VARIABLES = Object.keys(configSchema.shape);
 
 /**
  * Validates the environment once and returns the typed configuration.
@@ -123,7 +123,7 @@ export function parseGatewayConfig(source: NodeJS.ProcessEnv): GatewayConfig {
       (entry): entry is [string, string] => entry[1] !== undefined && entry[1].trim() !== '',
     ),
   );
-  const parsed = envSchema.safeParse(env);
+  const parsed = configSchema.safeParse(env);
   const problems = parsed.success
     ? []
     : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);

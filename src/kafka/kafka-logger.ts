@@ -25,7 +25,8 @@ export const kafkaLogCreator: logCreator = () => {
         return logger.warn(text);
       case logLevel.INFO:
         return logger.log(text);
-      default:
+      case logLevel.DEBUG:
+      case logLevel.NOTHING:
         return logger.debug(text);
     }
   };

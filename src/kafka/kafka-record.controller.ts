@@ -35,7 +35,8 @@ export class KafkaRecordController {
 /** With `keepBinary` the transport hands values over as kafkajs read them. */
 function asBuffer(value: unknown): Buffer | null {
   if (value === null || value === undefined) return null;
-  return Buffer.isBuffer(value) ? value : Buffer.from(String(value));
+  if (Buffer.isBuffer(value)) return value;
+  return typeof value === 'string' ? Buffer.from(value) : Buffer.from(JSON.stringify(value));
 }
 
 /**

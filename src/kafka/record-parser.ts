@@ -28,7 +28,7 @@ export const RESERVED_EVENT_TYPES: ReadonlySet<string> = new Set(['checkpoint', 
 const MAX_TYPE_LENGTH = 128;
 const MAX_USER_ID_LENGTH = 256;
 // Control characters in a type or user id could split SSE fields or spoof log lines.
-// eslint-disable-next-line no-control-regex
+
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f\u2028\u2029]/;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
@@ -72,18 +72,21 @@ function parseRecord(record: unknown): ParseResult {
 
 function parseAudience(fields: Record<string, unknown>): Audience | InvalidRecordReason {
   const given = (['userId', 'userIds', 'broadcast'] as const).filter((name) => Object.hasOwn(fields, name));
-  if (given.length !== 1) return 'bad-addressing';
-  const userId = own(fields, 'userId');
-  const userIds = own(fields, 'userIds');
-  switch (given[0]) {
-    case 'userId':
+  const [field] = given;
+  if (given.length !== 1 || field === undefined) return 'bad-addressing';
+  switch (field) {
+    case 'userId': {
+      const userId = fields['userId'];
       return isCleanString(userId, MAX_USER_ID_LENGTH) ? { kind: 'user', userId } : 'bad-user-id';
-    case 'userIds':
+    }
+    case 'userIds': {
+      const userIds = fields['userIds'];
       if (!Array.isArray(userIds) || userIds.length === 0) return 'bad-addressing';
       if (!userIds.every((id) => isCleanString(id, MAX_USER_ID_LENGTH))) return 'bad-user-id';
-      return { kind: 'users', userIds: [...new Set(userIds as string[])] };
-    default:
-      return own(fields, 'broadcast') === true ? { kind: 'broadcast' } : 'bad-addressing';
+      return { kind: 'users', userIds: [...new Set(userIds)] };
+    }
+    case 'broadcast':
+      return fields['broadcast'] === true ? { kind: 'broadcast' } : 'bad-addressing';
   }
 }
 

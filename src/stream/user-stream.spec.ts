@@ -226,7 +226,7 @@ describe(UserStream.name, () => {
       const { messages } = open('chat:0.50');
 
       expect(messages.map((received) => received.type)).toEqual(['checkpoint', 'reset']);
-      expect(JSON.parse(String(messages[1]?.data))).toEqual({
+      expect(JSON.parse(messages[1]?.data as string)).toEqual({
         reason: 'too-old',
         message: RESET_MESSAGES['too-old'],
       });
@@ -235,7 +235,7 @@ describe(UserStream.name, () => {
     it('should send a reset for an id naming a partition the bus does not know', () => {
       const { messages } = open('orders:0.0.4');
 
-      expect(JSON.parse(String(messages[1]?.data))).toEqual({
+      expect(JSON.parse(messages[1]?.data as string)).toEqual({
         reason: 'unknown-position',
         message: RESET_MESSAGES['unknown-position'],
       });

@@ -145,9 +145,9 @@ export class UserStream {
     for (const [topic, offsets] of cursor) {
       for (const [partition, offset] of offsets) {
         if (offset <= (this.bus.nextOffset(topic, partition) ?? -1n)) continue;
-        ahead ??= new Map();
+        ahead ??= new Map<string, Map<number, bigint>>();
         let entry = ahead.get(topic);
-        if (!entry) ahead.set(topic, (entry = new Map()));
+        if (!entry) ahead.set(topic, (entry = new Map<number, bigint>()));
         entry.set(partition, offset);
       }
     }

@@ -1,4 +1,8 @@
 // @ts-check
 export default async function globalTeardown() {
-  await /** @type {any} */ (globalThis).__embeddedKafka?.stop();
+  const { __embeddedKafka: kafka } =
+    /** @type {{ __embeddedKafka?: import('../../scripts/embedded-kafka.mjs').EmbeddedKafka }} */ (
+      /** @type {unknown} */ (globalThis)
+    );
+  await kafka?.stop();
 }

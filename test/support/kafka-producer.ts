@@ -11,7 +11,11 @@ export interface TestProducer {
 }
 
 export async function createTestProducer(brokers = process.env.KAFKA_BROKERS ?? ''): Promise<TestProducer> {
-  const kafka = new Kafka({ brokers: brokers.split(','), clientId: 'e2e-producer', logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    brokers: brokers.split(','),
+    clientId: 'e2e-producer',
+    logLevel: logLevel.NOTHING,
+  });
   const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const sendRaw: TestProducer['sendRaw'] = async (topic, values, partition = 0) => {
