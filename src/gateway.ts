@@ -1,4 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
+import { Logger } from 'nestjs-pino';
+import { gatewayConfig, type GatewayConfig } from './config/gateway.config.js';
 import { connectKafkaTransport } from './kafka/kafka-transport.js';
 
 /**
@@ -6,7 +8,19 @@ import { connectKafkaTransport } from './kafka/kafka-transport.js';
  * consumer attached as a microservice, started before the HTTP server listens.
  */
 export async function startGateway(app: INestApplication): Promise<void> {
+  app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
+  const { corsOrigins } = app.get<GatewayConfig>(gatewayConfig.KEY).http;
+  // Only listed origins, with credentials; the configuration refuses a wildcard.
+  if (corsOrigins.length > 0) {
+    app.enableCors({
+      origin: corsOrigins,
+      credentials: true,
+      methods: ['GET', 'POST'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
+      maxAge: 600,
+    });
+  }
   await connectKafkaTransport(app);
   await app.startAllMicroservices();
 }

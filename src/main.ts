@@ -8,7 +8,7 @@ import { startGateway } from './gateway.js';
 async function main(): Promise<void> {
   // Checked before Nest starts, so bad configuration gets one plain message instead of a stack.
   const config = parseGatewayConfig(process.env);
-  const app = await NestFactory.create(AppModule);
+  const app = await NestFactory.create(AppModule, { bufferLogs: true });
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     // Nest closes the app on these signals; this bounds how long that may take.
     process.once(signal, () => {

@@ -104,9 +104,9 @@ describe('Several instances, restarts and shutdown (e2e)', () => {
   it('should report ready once warm, and refuse new streams with a JSON 503 once shutting down', async () => {
     const instance = await gateway();
     await waitFor(async () => (await fetch(`${instance.url}/health/ready`)).status === 200, 'readiness');
-    expect(await (await fetch(`${instance.url}/health/ready`)).json()).toEqual({
-      status: 'ready',
-      reasons: [],
+    expect(await (await fetch(`${instance.url}/health/ready`)).json()).toMatchObject({
+      status: 'ok',
+      info: { kafka: { status: 'up' }, replayBuffer: { status: 'up' }, streams: { status: 'up' } },
     });
 
     // What Nest runs first on SIGTERM, before it closes the server.
@@ -114,7 +114,10 @@ describe('Several instances, restarts and shutdown (e2e)', () => {
 
     const ready = await fetch(`${instance.url}/health/ready`);
     expect(ready.status).toBe(503);
-    expect(await ready.json()).toMatchObject({ status: 'not-ready', reasons: ['shutting down'] });
+    expect(await ready.json()).toMatchObject({
+      status: 'error',
+      error: { streams: { status: 'down', reasons: ['shutting down'] } },
+    });
     const refused = await fetch(`${instance.url}/events`, {
       headers: { authorization: `Bearer ${await signToken()}` },
     });

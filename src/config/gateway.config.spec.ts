@@ -21,13 +21,14 @@ describe('parseGatewayConfig', () => {
       const sut = parseGatewayConfig(BASE);
 
       expect(sut).toEqual<GatewayConfig>({
-        http: { host: '0.0.0.0', port: 3000 },
+        http: { host: '0.0.0.0', port: 3000, corsOrigins: [] },
         kafka: {
           brokers: ['localhost:9092'],
           topics: ['notifications'],
           clientId: 'kafka-sse-gateway',
           groupPrefix: 'kafka-sse-gateway',
           maxRecordBytes: 64 * 1024,
+          deadLetterTopic: undefined,
           ssl: false,
           sasl: undefined,
         },
@@ -39,9 +40,18 @@ describe('parseGatewayConfig', () => {
           ticketSecret: undefined,
           ticketTtlSeconds: 30,
         },
-        stream: { heartbeatMs: 15_000, retryMs: 2000, maxLifetimeMs: 30 * 60_000, shutdownTimeoutMs: 10_000 },
+        stream: {
+          heartbeatMs: 15_000,
+          retryMs: 2000,
+          maxLifetimeMs: 30 * 60_000,
+          shutdownTimeoutMs: 10_000,
+          maxPerUser: 10,
+          maxTotal: 20_000,
+        },
         replay: { windowMs: 15 * 60_000, maxBytes: 64 * 1024 * 1024 },
         demo: { enabled: false },
+        publish: { claim: 'scope', value: 'events:publish' },
+        logging: { level: 'info', pretty: false },
       });
     });
 
@@ -71,16 +81,29 @@ describe('parseGatewayConfig', () => {
         REPLAY_WINDOW_MS: '0',
         REPLAY_MAX_BYTES: '1048576',
         DEMO_ENABLED: 'true',
+        KAFKA_DEAD_LETTER_TOPIC: 'gateway.invalid',
+        STREAMS_PER_USER_MAX: '3',
+        STREAMS_MAX: '100',
+        CORS_ORIGINS: 'https://app.example, http://localhost:5173',
+        PUBLISH_CLAIM: 'roles',
+        PUBLISH_VALUE: 'publisher',
+        LOG_LEVEL: 'debug',
+        LOG_FORMAT: 'pretty',
       });
 
       expect(sut).toEqual<GatewayConfig>({
-        http: { host: '127.0.0.1', port: 8080 },
+        http: {
+          host: '127.0.0.1',
+          port: 8080,
+          corsOrigins: ['https://app.example', 'http://localhost:5173'],
+        },
         kafka: {
           brokers: ['localhost:9092'],
           topics: ['orders', 'chat'],
           clientId: 'gw-1',
           groupPrefix: 'gw.prod',
           maxRecordBytes: 1024,
+          deadLetterTopic: 'gateway.invalid',
           ssl: true,
           sasl: { mechanism: 'scram-sha-512', username: 'user', password: 'pass' },
         },
@@ -92,9 +115,18 @@ describe('parseGatewayConfig', () => {
           ticketSecret: TICKET_SECRET,
           ticketTtlSeconds: 60,
         },
-        stream: { heartbeatMs: 5000, retryMs: 500, maxLifetimeMs: 60_000, shutdownTimeoutMs: 2000 },
+        stream: {
+          heartbeatMs: 5000,
+          retryMs: 500,
+          maxLifetimeMs: 60_000,
+          shutdownTimeoutMs: 2000,
+          maxPerUser: 3,
+          maxTotal: 100,
+        },
         replay: { windowMs: 0, maxBytes: 1024 * 1024 },
         demo: { enabled: true },
+        publish: { claim: 'roles', value: 'publisher' },
+        logging: { level: 'debug', pretty: true },
       });
     });
 
@@ -112,7 +144,7 @@ describe('parseGatewayConfig', () => {
         DEMO_ENABLED: '',
       });
 
-      expect(sut.http).toEqual({ host: '0.0.0.0', port: 3000 });
+      expect(sut.http).toEqual({ host: '0.0.0.0', port: 3000, corsOrigins: [] });
       expect(sut.kafka.topics).toEqual(['notifications']);
       expect(sut.kafka.sasl).toBeUndefined();
       expect(sut.auth.key).toEqual({ kind: 'secret', algorithm: 'HS256', secret: SECRET });
@@ -486,33 +518,41 @@ describe('parseGatewayConfig', () => {
     it('should list every variable the gateway reads', () => {
       expect([...CONFIG_VARIABLES].sort()).toEqual(
         [
+          'AUTH_COOKIE_NAME',
+          'CORS_ORIGINS',
+          'DEMO_ENABLED',
           'HOST',
-          'PORT',
+          'JWT_ALGORITHM',
+          'JWT_AUDIENCE',
+          'JWT_ISSUER',
+          'JWT_JWKS_URL',
+          'JWT_PUBLIC_KEY',
+          'JWT_SECRET',
           'KAFKA_BROKERS',
-          'KAFKA_TOPICS',
           'KAFKA_CLIENT_ID',
+          'KAFKA_DEAD_LETTER_TOPIC',
           'KAFKA_GROUP_PREFIX',
           'KAFKA_MAX_RECORD_BYTES',
-          'KAFKA_SSL',
           'KAFKA_SASL_MECHANISM',
-          'KAFKA_SASL_USERNAME',
           'KAFKA_SASL_PASSWORD',
-          'JWT_SECRET',
-          'JWT_PUBLIC_KEY',
-          'JWT_JWKS_URL',
-          'JWT_ALGORITHM',
-          'JWT_ISSUER',
-          'JWT_AUDIENCE',
-          'AUTH_COOKIE_NAME',
+          'KAFKA_SASL_USERNAME',
+          'KAFKA_SSL',
+          'KAFKA_TOPICS',
+          'LOG_FORMAT',
+          'LOG_LEVEL',
+          'PORT',
+          'PUBLISH_CLAIM',
+          'PUBLISH_VALUE',
+          'REPLAY_MAX_BYTES',
+          'REPLAY_WINDOW_MS',
+          'SHUTDOWN_TIMEOUT_MS',
+          'SSE_HEARTBEAT_MS',
+          'SSE_MAX_LIFETIME_MS',
+          'SSE_RETRY_MS',
+          'STREAMS_MAX',
+          'STREAMS_PER_USER_MAX',
           'TICKET_SECRET',
           'TICKET_TTL_SECONDS',
-          'SSE_HEARTBEAT_MS',
-          'SSE_RETRY_MS',
-          'SSE_MAX_LIFETIME_MS',
-          'SHUTDOWN_TIMEOUT_MS',
-          'REPLAY_WINDOW_MS',
-          'REPLAY_MAX_BYTES',
-          'DEMO_ENABLED',
         ].sort(),
       );
     });

@@ -9,13 +9,13 @@ export type JwtKeySource =
 export type AsymmetricAlgorithm = 'RS256' | 'ES256';
 
 export interface GatewayConfig {
-  http: { host: string; port: number };
   kafka: {
     brokers: string[];
     topics: string[];
     clientId: string;
     groupPrefix: string;
     maxRecordBytes: number;
+    deadLetterTopic: string | undefined;
     ssl: boolean;
     sasl:
       | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
@@ -29,9 +29,19 @@ export interface GatewayConfig {
     ticketSecret: string | undefined;
     ticketTtlSeconds: number;
   };
-  stream: { heartbeatMs: number; retryMs: number; maxLifetimeMs: number; shutdownTimeoutMs: number };
+  stream: {
+    heartbeatMs: number;
+    retryMs: number;
+    maxLifetimeMs: number;
+    shutdownTimeoutMs: number;
+    maxPerUser: number;
+    maxTotal: number;
+  };
   replay: { windowMs: number; maxBytes: number };
   demo: { enabled: boolean };
+  http: { host: string; port: number; corsOrigins: string[] };
+  publish: { claim: string; value: string };
+  logging: { level: string; pretty: boolean };
 }
 
 export class ConfigError extends Error {
@@ -80,6 +90,10 @@ export const configSchema = z.object({
     .regex(TOPIC_NAME, 'use only letters, digits, ".", "_" and "-"')
     .default('kafka-sse-gateway'),
   KAFKA_MAX_RECORD_BYTES: integer(64, 16 * 1024 * 1024).default(64 * 1024),
+  KAFKA_DEAD_LETTER_TOPIC: z
+    .string()
+    .regex(TOPIC_NAME, 'use only letters, digits, ".", "_" and "-"')
+    .optional(),
   KAFKA_SSL: flag.default(false),
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: z.string().optional(),
@@ -105,6 +119,22 @@ export const configSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: integer(1000, 600_000).default(10_000),
   REPLAY_WINDOW_MS: integer(0, 7 * 24 * 3600_000).default(15 * 60_000),
   REPLAY_MAX_BYTES: integer(0, 64 * 1024 ** 3).default(64 * 1024 ** 2),
+  STREAMS_PER_USER_MAX: integer(1, 10_000).default(10),
+  STREAMS_MAX: integer(1, 10_000_000).default(20_000),
+  CORS_ORIGINS: list()
+    .pipe(
+      z.array(
+        z.url({
+          protocol: /^https?$/,
+          error: 'each origin must be an http(s) URL; a wildcard is never allowed',
+        }),
+      ),
+    )
+    .optional(),
+  PUBLISH_CLAIM: z.string().default('scope'),
+  PUBLISH_VALUE: z.string().default('events:publish'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   DEMO_ENABLED: flag.default(false),
 });
 
@@ -197,13 +227,14 @@ function toConfig(env: Env, key: JwtKeySource): GatewayConfig {
     KAFKA_SASL_PASSWORD: password,
   } = env;
   return {
-    http: { host: env.HOST, port: env.PORT },
+    http: { host: env.HOST, port: env.PORT, corsOrigins: env.CORS_ORIGINS ?? [] },
     kafka: {
       brokers: env.KAFKA_BROKERS,
       topics: [...new Set(env.KAFKA_TOPICS)],
       clientId: env.KAFKA_CLIENT_ID,
       groupPrefix: env.KAFKA_GROUP_PREFIX,
       maxRecordBytes: env.KAFKA_MAX_RECORD_BYTES,
+      deadLetterTopic: env.KAFKA_DEAD_LETTER_TOPIC,
       ssl: env.KAFKA_SSL,
       sasl: mechanism && username && password ? { mechanism, username, password } : undefined,
     },
@@ -220,9 +251,13 @@ function toConfig(env: Env, key: JwtKeySource): GatewayConfig {
       retryMs: env.SSE_RETRY_MS,
       maxLifetimeMs: env.SSE_MAX_LIFETIME_MS,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+      maxPerUser: env.STREAMS_PER_USER_MAX,
+      maxTotal: env.STREAMS_MAX,
     },
     replay: { windowMs: env.REPLAY_WINDOW_MS, maxBytes: env.REPLAY_MAX_BYTES },
     demo: { enabled: env.DEMO_ENABLED },
+    publish: { claim: env.PUBLISH_CLAIM, value: env.PUBLISH_VALUE },
+    logging: { level: env.LOG_LEVEL, pretty: env.LOG_FORMAT === 'pretty' },
   };
 }
 

@@ -31,6 +31,7 @@ export class EventBusService implements OnModuleInit, OnModuleDestroy {
   private readonly positions = new ConsumerPositions();
   private readonly buffer: ReplayBuffer;
   private readonly topics = new Map<string, TopicSubscribers>();
+  private readonly logEndAtStart: MutableCursor = new Map();
   private subscribers = 0;
   private evictionTimer: NodeJS.Timeout | undefined;
 
@@ -109,10 +110,18 @@ export class EventBusService implements OnModuleInit, OnModuleDestroy {
     this.positions.advance(position);
   }
 
-  /** Sets where consumption of a partition starts: the buffer holds everything from there on. */
-  startAt(topic: string, partition: number, offset: bigint): void {
+  /**
+   * Sets where consumption of a partition starts (the buffer holds everything from there on) and,
+   * optionally, where its log ended at start-up: what is before that is history, not live.
+   */
+  startAt(topic: string, partition: number, offset: bigint, logEnd?: bigint): void {
     this.positions.startAt(topic, partition, offset);
     this.buffer.completeFromOffset(topic, partition, offset);
+    if (logEnd !== undefined) {
+      let ends = this.logEndAtStart.get(topic);
+      if (!ends) this.logEndAtStart.set(topic, (ends = new Map()));
+      ends.set(partition, logEnd);
+    }
   }
 
   nextOffset(topic: string, partition: number): bigint | undefined {
@@ -127,6 +136,21 @@ export class EventBusService implements OnModuleInit, OnModuleDestroy {
   /** The same resume point, as a cursor of its own. */
   positionsOf(topics: readonly string[]): MutableCursor {
     return this.positions.snapshot(topics);
+  }
+
+  /**
+   * Where a stream without a usable id starts: the current positions, except while the instance
+   * is still reading the window's history after start-up; then at the log end as it was then, so
+   * history is not sent as if it were live.
+   */
+  liveStart(topics: readonly string[]): MutableCursor {
+    const cursor = this.positions.snapshot(topics);
+    for (const [topic, offsets] of cursor) {
+      for (const [partition, end] of this.logEndAtStart.get(topic) ?? []) {
+        if (end > (offsets.get(partition) ?? -1n)) offsets.set(partition, end);
+      }
+    }
+    return cursor;
   }
 
   /** The buffered events of `userId` on `topics` from `from` on; see ReplayBuffer.replay. */

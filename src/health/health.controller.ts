@@ -1,21 +1,29 @@
-import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
-import { HealthService, type ReadinessReport } from './health.service.js';
+import { Controller, Get } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
+import { GatewayHealthIndicators } from './gateway.health.js';
 
 @Controller('health')
 export class HealthController {
-  constructor(private readonly health: HealthService) {}
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly gateway: GatewayHealthIndicators,
+  ) {}
 
   /** The process is up and serving HTTP. */
   @Get('live')
-  live(): { status: 'ok' } {
-    return { status: 'ok' };
+  @HealthCheck()
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([]);
   }
 
-  /** Ready for streams: the consumer is in its group and fetching, and the replay buffer is warm. */
+  /** Ready for streams: the consumer follows Kafka, the replay buffer is warm, not shutting down. */
   @Get('ready')
-  ready(): ReadinessReport {
-    const report = this.health.readiness();
-    if (report.status !== 'ready') throw new ServiceUnavailableException(report);
-    return report;
+  @HealthCheck()
+  ready(): Promise<HealthCheckResult> {
+    return this.health.check([
+      () => this.gateway.kafka(),
+      () => this.gateway.replayBuffer(),
+      () => this.gateway.streamsAccepted(),
+    ]);
   }
 }

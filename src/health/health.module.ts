@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { KafkaModule } from '../kafka/kafka.module.js';
 import { StreamModule } from '../stream/stream.module.js';
+import { GatewayHealthIndicators } from './gateway.health.js';
 import { HealthController } from './health.controller.js';
-import { HealthService } from './health.service.js';
 
 @Module({
-  imports: [KafkaModule, StreamModule],
+  imports: [TerminusModule.forRoot({ logger: false }), KafkaModule, StreamModule],
   controllers: [HealthController],
-  providers: [HealthService],
+  providers: [GatewayHealthIndicators],
 })
 export class HealthModule {}

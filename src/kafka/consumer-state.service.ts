@@ -52,12 +52,23 @@ export class ConsumerStateService {
     return this.behind.size === 0;
   }
 
-  readiness(now = Date.now()): Readiness {
-    const reasons: string[] = [];
-    if (!this.joined) reasons.push(`Kafka consumer not in its group (${this.lostReason ?? 'joining'})`);
+  /** Partitions not caught up with the log as it was at start-up. */
+  get partitionsBehind(): number {
+    return this.behind.size;
+  }
+
+  /** What keeps the consumer from following Kafka right now; empty when it does. */
+  kafkaProblems(now = Date.now()): string[] {
+    const problems: string[] = [];
+    if (!this.joined) problems.push(`Kafka consumer not in its group (${this.lostReason ?? 'joining'})`);
     if (this.lastFetchAt === undefined || now - this.lastFetchAt > FETCH_STALE_MS) {
-      reasons.push(`no fetch from Kafka for over ${FETCH_STALE_MS / 1000} s`);
+      problems.push(`no fetch from Kafka for over ${FETCH_STALE_MS / 1000} s`);
     }
+    return problems;
+  }
+
+  readiness(now = Date.now()): Readiness {
+    const reasons = this.kafkaProblems(now);
     if (!this.warm) reasons.push(`replay buffer warming up: ${this.behind.size} partition(s) behind`);
     return { ready: reasons.length === 0, reasons };
   }

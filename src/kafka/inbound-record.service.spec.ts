@@ -3,6 +3,7 @@ import { jest } from '@jest/globals';
 import { parseGatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
 import { EventBusService } from '../event-bus/event-bus.service.js';
 import type { GatewayEvent, RecordPosition } from '../event-bus/gateway-event.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { ConsumerStateService } from './consumer-state.service.js';
 import { InboundRecordService, type InboundRecord } from './inbound-record.service.js';
 
@@ -29,13 +30,25 @@ function record(value: unknown, overrides: Partial<InboundRecord> = {}): Inbound
   };
 }
 
+/** A counter's non-zero values by one label, from the registry. */
+async function counted(metrics: MetricsService, name: string, label: string): Promise<Map<string, number>> {
+  const metric = await metrics.registry.getSingleMetric(name)!.get();
+  return new Map(
+    metric.values
+      .filter((value) => value.value > 0)
+      .map((value) => [String(value.labels[label]), value.value]),
+  );
+}
+
 /** The service over a real bus and consumer state, with spies that let the real methods run. */
 function build(gatewayConfig: GatewayConfig) {
   const bus = new EventBusService(gatewayConfig);
   const consumer = new ConsumerStateService();
+  const metrics = new MetricsService();
   return {
-    sut: new InboundRecordService(gatewayConfig, bus, consumer),
+    sut: new InboundRecordService(gatewayConfig, bus, consumer, metrics),
     bus,
+    metrics,
     publish: jest.spyOn(bus, 'publish'),
     skip: jest.spyOn(bus, 'skip'),
     reached: jest.spyOn(consumer, 'reached'),
@@ -70,7 +83,7 @@ describe(InboundRecordService.name, () => {
   });
 
   describe('a valid record', () => {
-    it('should publish the parsed content at its position, with a numeric timestamp', () => {
+    it('should publish the parsed content at its position, with a numeric timestamp', async () => {
       sut.take(record({ type: 'order.created', data: { id: 7 }, userId: 'alice' }));
 
       expect(published()).toEqual<GatewayEvent[]>([
@@ -86,7 +99,7 @@ describe(InboundRecordService.name, () => {
       ]);
       expect(skipped()).toEqual([]);
       expect(warnings).toEqual([]);
-      expect(sut.counts.invalid.size).toBe(0);
+      expect((await counted(spies.metrics, 'kafka_records_invalid_total', 'reason')).size).toBe(0);
     });
 
     it('should reach the streams on the bus', () => {
@@ -113,12 +126,14 @@ describe(InboundRecordService.name, () => {
   });
 
   describe('an invalid record', () => {
-    it('should skip it on the bus, count its reason and log it without its payload', () => {
+    it('should skip it on the bus, count its reason and log it without its payload', async () => {
       sut.take(record({ type: 'payment', data: { card: SECRET } }));
 
       expect(published()).toEqual([]);
       expect(skipped()).toEqual([{ topic: 'orders', partition: 1, offset: 42n }]);
-      expect(sut.counts.invalid).toEqual(new Map([['bad-addressing', 1]]));
+      expect(await counted(spies.metrics, 'kafka_records_invalid_total', 'reason')).toEqual(
+        new Map([['bad-addressing', 1]]),
+      );
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toContain('orders/1/42');
       expect(warnings[0]).toContain('bad-addressing');
@@ -126,27 +141,33 @@ describe(InboundRecordService.name, () => {
       expect(warnings[0]).not.toContain('payment');
     });
 
-    it('should not log the text of a record that is not JSON', () => {
+    it('should not log the text of a record that is not JSON', async () => {
       sut.take(record(`{"type":"t","data":"${SECRET}"`));
 
-      expect(sut.counts.invalid).toEqual(new Map([['not-json', 1]]));
+      expect(await counted(spies.metrics, 'kafka_records_invalid_total', 'reason')).toEqual(
+        new Map([['not-json', 1]]),
+      );
       expect(warnings).toEqual(['Skipped invalid record orders/1/42: not-json']);
     });
 
-    it('should move the checkpoint past it', () => {
+    it('should move the checkpoint past it', async () => {
       sut.take(record(null, { offset: '7' }));
 
       expect(bus.checkpoint(['orders'])).toBe('orders:.8');
-      expect(sut.counts.invalid).toEqual(new Map([['tombstone', 1]]));
+      expect(await counted(spies.metrics, 'kafka_records_invalid_total', 'reason')).toEqual(
+        new Map([['tombstone', 1]]),
+      );
     });
 
-    it('should reject a record over the configured size', () => {
+    it('should reject a record over the configured size', async () => {
       use(config({ KAFKA_MAX_RECORD_BYTES: '64' }));
 
       sut.take(record({ type: 't', data: 'x'.repeat(64), broadcast: true }));
 
       expect(published()).toEqual([]);
-      expect(sut.counts.invalid).toEqual(new Map([['too-large', 1]]));
+      expect(await counted(spies.metrics, 'kafka_records_invalid_total', 'reason')).toEqual(
+        new Map([['too-large', 1]]),
+      );
     });
 
     it('should still tell the consumer state that processing reached the next offset', () => {
@@ -157,7 +178,7 @@ describe(InboundRecordService.name, () => {
   });
 
   describe('counts', () => {
-    it('should count consumed records per topic, valid or not, and invalid ones per reason', () => {
+    it('should count consumed records per topic, valid or not, and invalid ones per reason', async () => {
       const valid = { type: 't', data: 1, broadcast: true };
       sut.take(record(valid, { offset: '1' }));
       sut.take(record('nope', { offset: '2' }));
@@ -165,13 +186,13 @@ describe(InboundRecordService.name, () => {
       sut.take(record(null, { offset: '3' }));
       sut.take(record('{', { offset: '4' }));
 
-      expect(sut.counts.consumed).toEqual(
+      expect(await counted(spies.metrics, 'kafka_records_consumed_total', 'topic')).toEqual(
         new Map([
           ['orders', 4],
           ['chat', 1],
         ]),
       );
-      expect(sut.counts.invalid).toEqual(
+      expect(await counted(spies.metrics, 'kafka_records_invalid_total', 'reason')).toEqual(
         new Map([
           ['not-json', 2],
           ['tombstone', 1],
@@ -181,7 +202,7 @@ describe(InboundRecordService.name, () => {
       expect(reached().map(([, , next]) => next)).toEqual([2n, 3n, 2n, 4n, 5n]);
     });
 
-    it('should count a redelivered record as consumed again without publishing it twice', () => {
+    it('should count a redelivered record as consumed again without publishing it twice', async () => {
       const ids: string[] = [];
       bus.subscribe({ userId: 'alice', topics: ['orders'], deliver: (_, id) => ids.push(id) });
       const value = { type: 't', data: 1, userId: 'alice' };
@@ -189,7 +210,9 @@ describe(InboundRecordService.name, () => {
       sut.take(record(value));
       sut.take(record(value));
 
-      expect(sut.counts.consumed).toEqual(new Map([['orders', 2]]));
+      expect(await counted(spies.metrics, 'kafka_records_consumed_total', 'topic')).toEqual(
+        new Map([['orders', 2]]),
+      );
       expect(ids).toHaveLength(1);
     });
   });

@@ -1,7 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { Inject } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
 import { EventBusService } from '../event-bus/event-bus.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { ConsumerStateService } from './consumer-state.service.js';
 import { parseRecordValue, type InvalidRecordReason } from './record-parser.js';
 
@@ -15,32 +15,29 @@ export interface InboundRecord {
   readonly timestamp: string;
 }
 
-/** Counts of what the consumer saw, for tests today and metrics later. */
-export interface InboundCounts {
-  readonly consumed: Map<string, number>;
-  readonly invalid: Map<InvalidRecordReason, number>;
-}
-
 /** Turns consumed records into events on the bus; skips, counts and logs the invalid ones. */
 @Injectable()
 export class InboundRecordService {
   private readonly logger = new Logger(InboundRecordService.name);
-  readonly counts: InboundCounts = { consumed: new Map(), invalid: new Map() };
 
   constructor(
     @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
     private readonly bus: EventBusService,
     private readonly consumer: ConsumerStateService,
+    private readonly metrics: MetricsService,
   ) {}
 
-  take(record: InboundRecord): void {
+  /** @returns why the record was skipped, or undefined when it became an event. */
+  take(record: InboundRecord): InvalidRecordReason | undefined {
     const position = { topic: record.topic, partition: record.partition, offset: BigInt(record.offset) };
-    increment(this.counts.consumed, record.topic);
+    this.metrics.recordConsumed(record.topic);
     const parsed = parseRecordValue(record.value, this.config.kafka.maxRecordBytes);
     if (parsed.ok) {
-      this.bus.publish({ ...position, ...parsed.content, timestamp: Number(record.timestamp) });
+      const timestamp = Number(record.timestamp);
+      const delivered = this.bus.publish({ ...position, ...parsed.content, timestamp });
+      this.metrics.eventDelivered(delivered, timestamp);
     } else {
-      increment(this.counts.invalid, parsed.reason);
+      this.metrics.recordInvalid(parsed.reason);
       // Position and reason only: a payload may hold personal data or secrets.
       this.logger.warn(
         `Skipped invalid record ${record.topic}/${record.partition}/${record.offset}: ${parsed.reason}`,
@@ -48,9 +45,6 @@ export class InboundRecordService {
       this.bus.skip(position);
     }
     this.consumer.reached(record.topic, record.partition, position.offset + 1n);
+    return parsed.ok ? undefined : parsed.reason;
   }
-}
-
-function increment<K>(counts: Map<K, number>, key: K): void {
-  counts.set(key, (counts.get(key) ?? 0) + 1);
 }

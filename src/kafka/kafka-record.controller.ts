@@ -1,34 +1,61 @@
-import { Controller, Logger } from '@nestjs/common';
+import { Controller, Inject, Logger } from '@nestjs/common';
 import { Ctx, EventPattern, KafkaContext } from '@nestjs/microservices';
+import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
 import { InboundRecordService } from './inbound-record.service.js';
+import type { InvalidRecordReason } from './record-parser.js';
+
+export const INVALID_REASON_HEADER = 'x-gateway-invalid-reason';
+export const SOURCE_HEADER = 'x-gateway-source';
 
 @Controller()
 export class KafkaRecordController {
   private readonly logger = new Logger(KafkaRecordController.name);
 
-  constructor(private readonly inbound: InboundRecordService) {}
+  constructor(
+    @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
+    private readonly inbound: InboundRecordService,
+  ) {}
 
   /**
    * Takes every record of the configured topics (bound by `listenToTopics`). It never throws: Nest
    * retries a throwing handler forever, which would stall the partition behind one bad record.
    */
-  onRecord(@Ctx() context: KafkaContext): void {
+  async onRecord(@Ctx() context: KafkaContext): Promise<void> {
     const message = context.getMessage();
+    const where = `${context.getTopic()}/${context.getPartition()}/${message.offset}`;
     try {
-      this.inbound.take({
+      const invalid = this.inbound.take({
         topic: context.getTopic(),
         partition: context.getPartition(),
         offset: message.offset,
         value: asBuffer(message.value),
         timestamp: message.timestamp,
       });
+      if (invalid && this.config.kafka.deadLetterTopic) await this.deadLetter(context, invalid, where);
     } catch (err) {
       this.logger.error(
-        `Skipped record ${context.getTopic()}/${context.getPartition()}/${message.offset} after an error: ${
-          err instanceof Error ? err.message : String(err)
-        }`,
+        `Skipped record ${where} after an error: ${err instanceof Error ? err.message : String(err)}`,
       );
     }
+  }
+
+  /** Copies an invalid record, as it came, to the dead-letter topic with the reason in a header. */
+  private async deadLetter(context: KafkaContext, reason: InvalidRecordReason, where: string): Promise<void> {
+    const message = context.getMessage();
+    await context.getProducer().send({
+      topic: this.config.kafka.deadLetterTopic as string,
+      messages: [
+        {
+          key: message.key as string | null,
+          value: asBuffer(message.value),
+          headers: {
+            ...(message.headers as Record<string, string>),
+            [INVALID_REASON_HEADER]: reason,
+            [SOURCE_HEADER]: where,
+          },
+        },
+      ],
+    });
   }
 }
 

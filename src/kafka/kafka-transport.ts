@@ -4,6 +4,7 @@ import type { Consumer } from '@nestjs/microservices/external/kafka.interface.js
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
 import { EventBusService } from '../event-bus/event-bus.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { ConsumerStateService } from './consumer-state.service.js';
 import { instanceGroupId, kafkaClientConfig } from './kafka-client.config.js';
 import { listenToTopics } from './kafka-record.controller.js';
@@ -22,6 +23,7 @@ export class GatewayKafkaServer extends ServerKafka {
     options: Required<KafkaOptions>['options'],
     private readonly bus: EventBusService,
     private readonly state: ConsumerStateService,
+    private readonly metrics: MetricsService,
   ) {
     super(options);
   }
@@ -39,9 +41,10 @@ export class GatewayKafkaServer extends ServerKafka {
     });
     consumer.on(events.FETCH, () => this.state.fetched());
     // A batch of only transaction markers moves no record through the handler, but still moves on.
-    consumer.on(events.END_BATCH_PROCESS, ({ payload }) =>
-      this.state.reached(payload.topic, payload.partition, BigInt(payload.lastOffset) + 1n),
-    );
+    consumer.on(events.END_BATCH_PROCESS, ({ payload }) => {
+      this.state.reached(payload.topic, payload.partition, BigInt(payload.lastOffset) + 1n);
+      this.metrics.lag(payload.topic, payload.partition, Number(payload.offsetLag));
+    });
     consumer.on(events.REBALANCING, () => this.state.lost('rebalancing'));
     consumer.on(events.CRASH, ({ payload }) => this.state.lost(`crashed: ${payload.error.message}`));
     consumer.on(events.DISCONNECT, () => this.state.lost('disconnected'));
@@ -58,12 +61,13 @@ export async function connectKafkaTransport(app: INestApplication, now = Date.no
   const config = app.get<GatewayConfig>(gatewayConfig.KEY);
   const bus = app.get(EventBusService);
   const state = app.get(ConsumerStateService);
+  const metrics = app.get(MetricsService);
   listenToTopics(config.kafka.topics);
   for (const { topic, partition, start, end } of await partitionRanges(
     config.kafka,
     now - config.replay.windowMs,
   )) {
-    bus.startAt(topic, partition, start);
+    bus.startAt(topic, partition, start, end);
     state.expectEnd(topic, partition, start, end);
   }
   const options: Required<KafkaOptions>['options'] = {
@@ -81,7 +85,7 @@ export async function connectKafkaTransport(app: INestApplication, now = Date.no
     postfixId: '',
   };
   app.connectMicroservice(
-    { strategy: new GatewayKafkaServer(options, bus, state) },
+    { strategy: new GatewayKafkaServer(options, bus, state, metrics) },
     { inheritAppConfig: true },
   );
 }

@@ -1,9 +1,20 @@
-import { Controller, Headers, Query, Sse, UseGuards, type MessageEvent } from '@nestjs/common';
+import {
+  Controller,
+  Headers,
+  Query,
+  Req,
+  Sse,
+  UseFilters,
+  UseGuards,
+  type MessageEvent,
+} from '@nestjs/common';
+import type { Request } from 'express';
 import type { Observable } from 'rxjs';
 import type { AuthUser as User } from '../auth/auth-user.js';
 import { AuthUser } from '../auth/auth-user.decorator.js';
 import { StreamAuthGuard } from '../auth/stream-auth.guard.js';
 import { EventStreamService } from './event-stream.service.js';
+import { StreamLimitFilter } from './stream-limit.exception.js';
 
 /**
  * Characters of events that may wait for a client that does not read. Past it, the connection is
@@ -21,13 +32,20 @@ export class EventsController {
    */
   @Sse(undefined, { maxPendingDataLength: SLOW_CLIENT_MAX_PENDING })
   @UseGuards(StreamAuthGuard)
+  @UseFilters(StreamLimitFilter)
   stream(
     @AuthUser() user: User,
+    @Req() request: Request,
     @Query('topics') topics: unknown,
     @Query('lastEventId') lastEventIdQuery: unknown,
     @Headers('last-event-id') lastEventIdHeader: string | undefined,
   ): Observable<MessageEvent> {
-    return this.streams.streamFor(user, topics, lastEventId(lastEventIdHeader, lastEventIdQuery));
+    return this.streams.streamFor(
+      user,
+      topics,
+      lastEventId(lastEventIdHeader, lastEventIdQuery),
+      request.res,
+    );
   }
 }
 

@@ -132,6 +132,23 @@ describe(UserStream.name, () => {
     });
   });
 
+  describe('while the instance is still reading history after start-up', () => {
+    it('should start a stream without an id at the log end, not send the history as live', () => {
+      bus.startAt('chat', 3, 0n, 3n);
+      const { messages } = open();
+
+      bus.publish(event('chat', 3, 0n, forAlice));
+      bus.publish(event('chat', 3, 1n, broadcast));
+      bus.publish(event('chat', 3, 2n, forAlice));
+      const live = event('chat', 3, 3n, forAlice);
+      bus.publish(live);
+
+      expect(offsetIn(messages[0]?.id, 'chat', 3)).toBe(3n);
+      expect(messages.slice(1).map((received) => received.data)).toEqual([live.data]);
+      expect(offsetIn(messages[1]?.id, 'chat', 3)).toBe(4n);
+    });
+  });
+
   describe('resume', () => {
     const seen = event('orders', 0, 0n, forAlice);
     const missedOnOne = event('orders', 1, 0n, forAlice);

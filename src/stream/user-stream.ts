@@ -35,6 +35,10 @@ export class UserStream {
   private floor: MutableCursor | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private unsubscribe: (() => void) | undefined;
+  /** Why the gateway ended the stream; undefined while open or when the client left. */
+  endReason: StreamEndReason | undefined;
+  /** Events sent, replayed ones included; checkpoints and resets are not events. */
+  eventsSent = 0;
 
   constructor(
     private readonly observer: Observer<MessageEvent>,
@@ -45,17 +49,20 @@ export class UserStream {
   ) {}
 
   /** Everything here runs in one turn of the event loop, so no live event can slip between. */
-  start(lastEventId: string | undefined): void {
+  start(lastEventId: string | undefined): ResumePlan {
     const plan = planResume(lastEventId, this.user.id, this.topics, this.config.kafka.topics, this.bus);
-    this.observer.next({ ...checkpoint(this.startId(plan)), retry: this.config.stream.retryMs });
+    const start = this.startCursor(plan);
+    const startId = formatCursor(start, this.topics);
+    this.observer.next({ ...checkpoint(startId), retry: this.config.stream.retryMs });
     if (plan.kind === 'reset') {
       this.observer.next({
         type: 'reset',
-        id: this.bus.checkpoint(this.topics),
+        id: startId,
         data: JSON.stringify({ reason: plan.reason, message: RESET_MESSAGES[plan.reason] }),
       });
     }
-    if (plan.kind === 'replay') this.replay(plan.events, plan.from);
+    if (plan.kind === 'replay') this.replay(plan.events, start);
+    else this.floor = this.aheadOfInstance(start);
     this.unsubscribe = this.bus.subscribe({
       userId: this.user.id,
       topics: this.topics,
@@ -70,11 +77,13 @@ export class UserStream {
       Math.min(this.user.expiresAt, lifetimeEnd),
       lifetimeEnd < this.user.expiresAt ? 'lifetime' : 'expired',
     );
+    return plan;
   }
 
   /** Ends the stream with a resume point and, at shutdown, a reconnection delay. */
   end(reason: StreamEndReason): void {
     if (this.observer.closed) return;
+    this.endReason = reason;
     const retry = reason === 'shutdown' ? { retry: this.config.stream.retryMs } : {};
     this.observer.next({ ...checkpoint(this.checkpoint()), comment: reason, ...retry });
     this.observer.complete();
@@ -85,17 +94,25 @@ export class UserStream {
     this.timers.forEach((timer) => clearTimeout(timer));
   }
 
-  private startId(plan: ResumePlan): string {
-    if (plan.kind !== 'replay') return this.bus.checkpoint(this.topics);
-    return formatCursor(this.withPositions(plan.from), this.topics);
+  /**
+   * Where the stream starts: the client's cursor for what it names, the live start for the rest.
+   * A stream without a usable id starts live.
+   */
+  private startCursor(plan: ResumePlan): MutableCursor {
+    const cursor = this.bus.liveStart(this.topics);
+    if (plan.kind !== 'replay') return cursor;
+    for (const [topic, offsets] of plan.from) {
+      const merged = cursor.get(topic);
+      for (const [partition, offset] of offsets) merged?.set(partition, offset);
+    }
+    return cursor;
   }
 
   /**
    * Replays in processing order. Each id is the client's cursor moved past that event, so a stream
    * cut in the middle of a replay resumes from the right place.
    */
-  private replay(events: GatewayEvent[], from: MutableCursor): void {
-    const cursor = this.withPositions(from);
+  private replay(events: GatewayEvent[], cursor: MutableCursor): void {
     for (const event of events) {
       cursor.get(event.topic)?.set(event.partition, event.offset + 1n);
       this.observer.next({
@@ -104,6 +121,7 @@ export class UserStream {
         data: event.data,
       });
     }
+    this.eventsSent += events.length;
     this.floor = this.aheadOfInstance(cursor);
   }
 
@@ -113,6 +131,7 @@ export class UserStream {
       if (floor !== undefined && event.offset < floor) return;
       id = formatEventId(event, this.checkpoint());
     }
+    this.eventsSent++;
     this.observer.next({ type: event.type, id, data: event.data });
   }
 
@@ -127,16 +146,6 @@ export class UserStream {
     }
     this.floor = this.aheadOfInstance(cursor);
     return formatCursor(cursor, this.topics);
-  }
-
-  /** `from`, completed with the instance's positions for the partitions it does not name. */
-  private withPositions(from: MutableCursor): MutableCursor {
-    const cursor = this.bus.positionsOf(this.topics);
-    for (const [topic, offsets] of from) {
-      const merged = cursor.get(topic);
-      for (const [partition, offset] of offsets) merged?.set(partition, offset);
-    }
-    return cursor;
   }
 
   /** The entries of `cursor` the instance has not reached yet, or undefined if there are none. */

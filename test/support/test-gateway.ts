@@ -6,6 +6,7 @@ import { AppModule } from '../../src/app.module.js';
 import { EventBusService } from '../../src/event-bus/event-bus.service.js';
 import { startGateway } from '../../src/gateway.js';
 import { InboundRecordService } from '../../src/kafka/inbound-record.service.js';
+import { MetricsService } from '../../src/metrics/metrics.service.js';
 import { TEST_TOPICS } from './test-topics.mjs';
 import { TEST_AUDIENCE, TEST_ISSUER, TEST_JWT_SECRET } from './tokens.js';
 
@@ -14,6 +15,8 @@ export interface TestGateway {
   readonly url: string;
   readonly bus: EventBusService;
   readonly inbound: InboundRecordService;
+  /** The sum of a metric's values whose labels include `labels`. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
   /** Cuts every open connection from the server side, as a proxy or a crash would. */
   cutConnections(): number;
   close(): Promise<void>;
@@ -26,6 +29,7 @@ export const TEST_ENV: Record<string, string> = {
   JWT_ISSUER: TEST_ISSUER,
   AUTH_COOKIE_NAME: 'session',
   SSE_RETRY_MS: '200',
+  LOG_LEVEL: process.env.E2E_LOGS ? 'debug' : 'silent',
 };
 
 /**
@@ -55,6 +59,14 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     url: await app.getUrl(),
     bus: app.get(EventBusService),
     inbound: app.get(InboundRecordService),
+    metric: async (name, labels = {}) => {
+      const metric = await app.get(MetricsService).registry.getSingleMetric(name)?.get();
+      if (!metric) throw new Error(`No metric ${name}`);
+      const matches = metric.values.filter((value) =>
+        Object.entries(labels).every(([label, wanted]) => String(value.labels[label]) === wanted),
+      );
+      return matches.reduce((sum, value) => sum + value.value, 0);
+    },
     cutConnections: () => {
       const count = sockets.size;
       sockets.forEach((socket) => socket.destroy());

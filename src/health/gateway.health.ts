@@ -1,0 +1,38 @@
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { ConsumerStateService } from '../kafka/consumer-state.service.js';
+import { EventStreamService } from '../stream/event-stream.service.js';
+
+/** The gateway's own health indicators, for @nestjs/terminus. */
+@Injectable()
+export class GatewayHealthIndicators {
+  constructor(
+    private readonly indicators: HealthIndicatorService,
+    private readonly consumer: ConsumerStateService,
+    private readonly streams: EventStreamService,
+  ) {}
+
+  /** The consumer is in its group and fetching. */
+  kafka(): HealthIndicatorResult<'kafka'> {
+    const problems = this.consumer.kafkaProblems();
+    const kafka = this.indicators.check('kafka');
+    return problems.length === 0 ? kafka.up() : kafka.down({ reasons: problems });
+  }
+
+  /** The replay buffer holds the whole window, so any resume can be served. */
+  replayBuffer(): HealthIndicatorResult<'replayBuffer'> {
+    const behind = this.consumer.partitionsBehind;
+    const buffer = this.indicators.check('replayBuffer');
+    return behind === 0
+      ? buffer.up()
+      : buffer.down({ reasons: [`warming up: ${behind} partition(s) behind`] });
+  }
+
+  /** New streams are accepted: false once shutting down. */
+  streamsAccepted(): HealthIndicatorResult<'streams'> {
+    const streams = this.indicators.check('streams');
+    return this.streams.isDraining
+      ? streams.down({ reasons: ['shutting down'] })
+      : streams.up({ open: this.streams.openStreams });
+  }
+}

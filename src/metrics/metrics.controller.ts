@@ -1,0 +1,16 @@
+import { Controller, Get, Header, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { MetricsService } from './metrics.service.js';
+
+@Controller('metrics')
+export class MetricsController {
+  constructor(private readonly metrics: MetricsService) {}
+
+  /** Prometheus text exposition. */
+  @Get()
+  @Header('Cache-Control', 'no-store')
+  async scrape(@Res({ passthrough: true }) response: Response): Promise<string> {
+    response.type(this.metrics.registry.contentType);
+    return this.metrics.registry.metrics();
+  }
+}
