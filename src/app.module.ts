@@ -9,6 +9,7 @@ import { EventBusModule } from './event-bus/event-bus.module.js';
 import { HealthModule } from './health/health.module.js';
 import { KafkaModule } from './kafka/kafka.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { PublishModule } from './publish/publish.module.js';
 import { StreamModule } from './stream/stream.module.js';
 
 @Module({
@@ -23,6 +24,7 @@ import { StreamModule } from './stream/stream.module.js';
     KafkaModule,
     AuthModule,
     StreamModule,
+    PublishModule,
     HealthModule,
     DemoModule,
   ],

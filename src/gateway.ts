@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { gatewayConfig, type GatewayConfig } from './config/gateway.config.js';
+import { setUpApiDocs } from './docs/api-docs.js';
 import { connectKafkaTransport } from './kafka/kafka-transport.js';
 
 /**
@@ -21,6 +22,7 @@ export async function startGateway(app: INestApplication): Promise<void> {
       maxAge: 600,
     });
   }
+  setUpApiDocs(app, app.get<GatewayConfig>(gatewayConfig.KEY));
   await connectKafkaTransport(app);
   await app.startAllMicroservices();
 }

@@ -52,6 +52,7 @@ describe('A client that stops reading (e2e)', () => {
       await producer.send('orders', batch, 0);
     }
     await waitFor(() => gateway.bus.subscriberCount === 0, 'the gateway to drop the stalled stream', 60_000);
+    expect(await gateway.metric('sse_streams_closed_total', { reason: 'slow' })).toBe(1);
 
     // Read what the kernel still held, then resume after the last complete event.
     socket.resume();

@@ -30,11 +30,18 @@ export class AccessTokenVerifier {
       });
       const user = authUserFromClaims(payload, payload.exp as number);
       if (!user) throw new UnauthorizedException('Invalid token claims');
-      return user;
+      const { claim, value } = this.config.publish;
+      return grants(payload[claim], value) ? { ...user, publisher: true } : user;
     } catch (err) {
       throw toHttpError(err);
     }
   }
+}
+
+/** A claim grants `value` when it is that string, contains it space-separated (OAuth scopes), or lists it. */
+function grants(claim: unknown, value: string): boolean {
+  if (typeof claim === 'string') return claim.split(' ').includes(value);
+  return Array.isArray(claim) && claim.includes(value);
 }
 
 async function loadKey(source: GatewayConfig['auth']['key']): Promise<VerificationKey> {

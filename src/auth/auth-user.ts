@@ -6,6 +6,8 @@ export interface AuthUser {
   readonly topics: readonly string[] | undefined;
   /** When the credentials expire, in epoch milliseconds; no stream outlives it. */
   readonly expiresAt: number;
+  /** The token grants publishing (PUBLISH_CLAIM contains PUBLISH_VALUE); never true for tickets. */
+  readonly publisher?: boolean;
 }
 
 const MAX_USER_ID_LENGTH = 256;

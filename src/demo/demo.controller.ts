@@ -1,10 +1,12 @@
 import { Body, Controller, Get, Header, Inject, Post, Res, UseGuards } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
 import { DemoEnabledGuard } from './demo-enabled.guard.js';
 import { DEMO_PAGE } from './demo.page.js';
 import { DEMO_TOKEN_TTL_SECONDS, DemoTokenService } from './demo-token.service.js';
 
+@ApiExcludeController()
 @Controller()
 @UseGuards(DemoEnabledGuard)
 export class DemoController {

@@ -1,7 +1,9 @@
 import { Controller, Get } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { GatewayHealthIndicators } from './gateway.health.js';
 
+@ApiTags('operations')
 @Controller('health')
 export class HealthController {
   constructor(
@@ -12,6 +14,7 @@ export class HealthController {
   /** The process is up and serving HTTP. */
   @Get('live')
   @HealthCheck()
+  @ApiOperation({ summary: 'Liveness: the process is up' })
   live(): Promise<HealthCheckResult> {
     return this.health.check([]);
   }
@@ -19,6 +22,10 @@ export class HealthController {
   /** Ready for streams: the consumer follows Kafka, the replay buffer is warm, not shutting down. */
   @Get('ready')
   @HealthCheck()
+  @ApiOperation({
+    summary:
+      'Readiness: 200 when the consumer follows Kafka and the replay buffer is warm; 503 with reasons otherwise',
+  })
   ready(): Promise<HealthCheckResult> {
     return this.health.check([
       () => this.gateway.kafka(),

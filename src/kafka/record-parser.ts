@@ -56,7 +56,8 @@ export function parseRecordValue(value: Buffer | null | undefined, maxBytes: num
   return parseRecord(record);
 }
 
-function parseRecord(record: unknown): ParseResult {
+/** Checks an already parsed record against the event contract (what `POST /events` receives). */
+export function parseRecord(record: unknown): ParseResult {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) return invalid('not-object');
   const fields = record as Record<string, unknown>;
   const type = own(fields, 'type');

@@ -8,6 +8,20 @@ import {
   UseGuards,
   type MessageEvent,
 } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiCookieAuth,
+  ApiForbiddenResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
 import type { Request } from 'express';
 import type { Observable } from 'rxjs';
 import type { AuthUser as User } from '../auth/auth-user.js';
@@ -22,6 +36,7 @@ import { StreamLimitFilter } from './stream-limit.exception.js';
  */
 const SLOW_CLIENT_MAX_PENDING = 256 * 1024;
 
+@ApiTags('events')
 @Controller('events')
 export class EventsController {
   constructor(private readonly streams: EventStreamService) {}
@@ -31,6 +46,30 @@ export class EventsController {
    * resumed after `Last-Event-ID` (sent by EventSource on reconnect) or `?lastEventId=`.
    */
   @Sse(undefined, { maxPendingDataLength: SLOW_CLIENT_MAX_PENDING })
+  @ApiOperation({
+    summary: 'The signed-in user’s event stream (text/event-stream)',
+    description: 'See the description above for the event, id, checkpoint and reset contract.',
+  })
+  @ApiBearerAuth()
+  @ApiCookieAuth()
+  @ApiQuery({
+    name: 'topics',
+    required: false,
+    description: 'Comma-separated subset of the configured topics',
+  })
+  @ApiQuery({ name: 'ticket', required: false, description: 'A stream ticket from POST /events/tickets' })
+  @ApiQuery({ name: 'lastEventId', required: false, description: 'Resume after this id (first request)' })
+  @ApiHeader({
+    name: 'Last-Event-ID',
+    required: false,
+    description: 'Resume after this id (EventSource sends it)',
+  })
+  @ApiOkResponse({ description: 'The stream', content: { 'text/event-stream': {} } })
+  @ApiBadRequestResponse({ description: 'Unknown topic' })
+  @ApiUnauthorizedResponse({ description: 'Missing, invalid or expired credentials' })
+  @ApiForbiddenResponse({ description: 'A topic outside the token’s topics claim' })
+  @ApiTooManyRequestsResponse({ description: 'Too many open streams (Retry-After)' })
+  @ApiServiceUnavailableResponse({ description: 'The instance is shutting down' })
   @UseGuards(StreamAuthGuard)
   @UseFilters(StreamLimitFilter)
   stream(

@@ -7,6 +7,8 @@ export const TEST_ISSUER = 'https://issuer.e2e.test';
 export interface TokenOptions {
   sub?: string;
   topics?: string[];
+  /** OAuth-style space-separated scopes. */
+  scope?: string;
   /** Seconds from now; negative for an expired token. */
   expiresIn?: number;
   audience?: string;
@@ -18,7 +20,10 @@ export interface TokenOptions {
 /** An HS256 access token as the application's identity provider would issue it. */
 export function signToken(options: TokenOptions = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const claims: JWTPayload = options.topics ? { topics: options.topics } : {};
+  const claims: JWTPayload = {
+    ...(options.topics ? { topics: options.topics } : {}),
+    ...(options.scope ? { scope: options.scope } : {}),
+  };
   const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(options.sub ?? 'alice')

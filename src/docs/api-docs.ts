@@ -1,0 +1,45 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { GatewayConfig } from '../config/gateway.config.js';
+
+const DESCRIPTION = `
+Kafka events to authenticated per-user Server-Sent Event streams.
+
+## The stream: \`GET /events\`
+
+Open it with \`new EventSource('/events?topics=orders,chat', { withCredentials: true })\`. Every
+message has:
+
+- \`event:\` the record's \`type\`;
+- \`data:\` the record's \`data\`, as JSON;
+- \`id:\` the event's Kafka position then the stream's cursor, e.g.
+  \`orders/1/98;chat:5,orders:1234.99.87\`. Treat it as opaque: it means the same on every instance.
+
+The gateway also sends \`event: checkpoint\` (empty data: a resume point, on start, on every
+heartbeat and before it ends a stream; the first also carries \`retry:\`) and \`event: reset\`
+(\`data: {"reason": "too-old" | "unknown-position" | "malformed-id", "message": "..."}\`) when a
+\`Last-Event-ID\` cannot be served completely: refetch your state, the stream then continues live.
+
+EventSource resumes by itself with \`Last-Event-ID\`; \`?lastEventId=\` does the same on a first
+request. Errors (400 unknown topic, 401 credentials, 403 topic not allowed, 429 too many streams,
+503 shutting down) are JSON answers sent before the stream starts.
+
+## Records
+
+A Kafka record's value is \`{"type": string, "data": any, and exactly one of "userId": string,
+"userIds": [string], "broadcast": true}\`. Nothing is broadcast by omission.
+`;
+
+/** OpenAPI document and UI at /docs (JSON at /docs/json). */
+export function setUpApiDocs(app: INestApplication, config: GatewayConfig): void {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('kafka-sse-gateway')
+      .setDescription(DESCRIPTION)
+      .addBearerAuth()
+      .addCookieAuth(config.auth.cookieName)
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });
+}

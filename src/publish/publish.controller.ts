@@ -1,0 +1,37 @@
+import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { EventPublisherService } from './event-publisher.service.js';
+import { PublishEventDto, PublishedEventDto } from './publish-event.dto.js';
+import { PublisherGuard } from './publisher.guard.js';
+
+@ApiTags('events')
+@Controller('events')
+export class PublishController {
+  constructor(private readonly publisher: EventPublisherService) {}
+
+  @Post()
+  @HttpCode(201)
+  @UseGuards(PublisherGuard)
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: 'Publish an event',
+    description:
+      'Checks the body against the same event contract the consumer applies and writes it to Kafka; ' +
+      'it reaches its streams like any other record. The token needs PUBLISH_CLAIM to contain PUBLISH_VALUE.',
+  })
+  @ApiCreatedResponse({ type: PublishedEventDto, description: 'Where the record was written' })
+  @ApiBadRequestResponse({ description: 'The body breaks the event contract; `message` lists every problem' })
+  @ApiUnauthorizedResponse({ description: 'No valid bearer token' })
+  @ApiForbiddenResponse({ description: 'The token may not publish' })
+  publish(@Body() body: PublishEventDto): Promise<PublishedEventDto> {
+    return this.publisher.publish(body);
+  }
+}

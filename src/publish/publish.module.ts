@@ -1,0 +1,33 @@
+import { Module } from '@nestjs/common';
+import { ClientsModule, Transport } from '@nestjs/microservices';
+import { Partitioners } from 'kafkajs';
+import { AuthModule } from '../auth/auth.module.js';
+import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
+import { kafkaClientConfig } from '../kafka/kafka-client.config.js';
+import { EventPublisherService, KAFKA_PRODUCER } from './event-publisher.service.js';
+import { PublishController } from './publish.controller.js';
+import { PublisherGuard } from './publisher.guard.js';
+
+@Module({
+  imports: [
+    AuthModule,
+    ClientsModule.registerAsync([
+      {
+        name: KAFKA_PRODUCER,
+        inject: [gatewayConfig.KEY],
+        useFactory: (config: GatewayConfig) => ({
+          transport: Transport.KAFKA,
+          options: {
+            client: kafkaClientConfig(config.kafka),
+            producer: { createPartitioner: Partitioners.DefaultPartitioner },
+            producerOnlyMode: true,
+            postfixId: '',
+          },
+        }),
+      },
+    ]),
+  ],
+  controllers: [PublishController],
+  providers: [EventPublisherService, PublisherGuard],
+})
+export class PublishModule {}
