@@ -34,6 +34,7 @@ async function main() {
     HOST: process.env.HOST ?? '127.0.0.1',
     JWT_SECRET: process.env.JWT_SECRET ?? randomBytes(32).toString('base64url'),
     DEMO_ENABLED: 'true',
+    LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty',
   };
   mkdirSync(dirname(DEMO_STATE_FILE), { recursive: true });
   writeFileSync(DEMO_STATE_FILE, JSON.stringify({ brokers, topics }));
