@@ -1,43 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { StreamTicketService } from '../src/auth/stream-ticket.service.js';
-import { createTestProducer, type TestProducer } from './support/kafka-producer.js';
 import { RawStream, TestStream } from './support/sse-client.js';
-import { startTestGateway, type TestGateway } from './support/test-gateway.js';
+import { useGatewaySuite } from './support/gateway-suite.js';
 import { signToken, unsignedToken, TEST_JWT_SECRET } from './support/tokens.js';
 import { waitFor } from './support/wait-for.js';
 
 describe('Authentication and topic access (e2e)', () => {
-  let gateway: TestGateway;
-  let producer: TestProducer;
-  const streams: Array<TestStream | RawStream> = [];
   const run = randomUUID().slice(0, 8);
   const user = (name: string) => `${name}-${run}`;
 
-  beforeAll(async () => {
-    gateway = await startTestGateway({ TICKET_TTL_SECONDS: '5' });
-    producer = await createTestProducer();
-  });
-
-  afterEach(async () => {
-    streams.splice(0).forEach((stream) => stream.close());
-    await waitFor(() => gateway.bus.subscriberCount === 0, 'every subscription to be removed');
-  });
-
-  afterAll(async () => {
-    await producer.close();
-    await gateway.close();
-  });
+  const suite = useGatewaySuite({ TICKET_TTL_SECONDS: '5' });
 
   async function expectDelivery(sub: string, stream: TestStream): Promise<void> {
-    streams.push(stream);
+    suite.track(stream);
     await stream.waitForOpen();
-    await producer.send('notifications', [{ type: 'notification', data: { to: sub }, userId: sub }]);
+    await suite.producer.send('notifications', [{ type: 'notification', data: { to: sub }, userId: sub }]);
     const event = await stream.waitForEvent((received) => received.type === 'notification');
     expect(event.data).toEqual({ to: sub });
   }
 
   async function getEvents(init: { headers?: Record<string, string>; query?: string } = {}) {
-    const response = await fetch(`${gateway.url}/events${init.query ?? ''}`, {
+    const response = await fetch(`${suite.gateway.url}/events${init.query ?? ''}`, {
       headers: { accept: 'text/event-stream', ...init.headers },
     });
     const body: unknown = response.headers.get('content-type')?.includes('application/json')
@@ -51,7 +34,7 @@ describe('Authentication and topic access (e2e)', () => {
       const token = await signToken({ sub: user('bearer') });
       await expectDelivery(
         user('bearer'),
-        new TestStream(`${gateway.url}/events`, { headers: { authorization: `Bearer ${token}` } }),
+        new TestStream(`${suite.gateway.url}/events`, { headers: { authorization: `Bearer ${token}` } }),
       );
     });
 
@@ -59,13 +42,13 @@ describe('Authentication and topic access (e2e)', () => {
       const token = await signToken({ sub: user('cookie') });
       await expectDelivery(
         user('cookie'),
-        new TestStream(`${gateway.url}/events`, { headers: { cookie: `other=1; session=${token}` } }),
+        new TestStream(`${suite.gateway.url}/events`, { headers: { cookie: `other=1; session=${token}` } }),
       );
     });
 
     it('should trade a bearer token for a short-lived ticket and stream with ?ticket=', async () => {
       const token = await signToken({ sub: user('ticket') });
-      const response = await fetch(`${gateway.url}/events/tickets`, {
+      const response = await fetch(`${suite.gateway.url}/events/tickets`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}` },
       });
@@ -74,7 +57,7 @@ describe('Authentication and topic access (e2e)', () => {
       expect(expiresIn).toBe(5);
       await expectDelivery(
         user('ticket'),
-        new TestStream(`${gateway.url}/events?ticket=${encodeURIComponent(ticket)}`),
+        new TestStream(`${suite.gateway.url}/events?ticket=${encodeURIComponent(ticket)}`),
       );
     });
   });
@@ -127,7 +110,7 @@ describe('Authentication and topic access (e2e)', () => {
 
     it('should not take a ticket as a bearer token, nor a token as a ticket', async () => {
       const token = await signToken({ sub: user('confused') });
-      const { ticket } = await gateway.app
+      const { ticket } = await suite.gateway.app
         .get(StreamTicketService)
         .issue({ id: user('confused'), topics: undefined, expiresAt: Date.now() + 60_000 });
 
@@ -140,7 +123,7 @@ describe('Authentication and topic access (e2e)', () => {
 
     it('should refuse a ticket once it has expired', async () => {
       // A ticket never outlives the token it was issued for: this one lasts a second.
-      const { ticket } = await gateway.app
+      const { ticket } = await suite.gateway.app
         .get(StreamTicketService)
         .issue({ id: user('late'), topics: undefined, expiresAt: Date.now() + 1000 });
       const answer = await waitFor(
@@ -157,7 +140,7 @@ describe('Authentication and topic access (e2e)', () => {
 
     it('should mint tickets for bearer tokens only', async () => {
       const token = await signToken({ sub: user('cookie-ticket') });
-      const response = await fetch(`${gateway.url}/events/tickets`, {
+      const response = await fetch(`${suite.gateway.url}/events/tickets`, {
         method: 'POST',
         headers: { cookie: `session=${token}` },
       });
@@ -190,8 +173,8 @@ describe('Authentication and topic access (e2e)', () => {
   it('should end the stream when the token expires, never later', async () => {
     const token = await signToken({ sub: user('expiring'), expiresIn: 2 });
     const expiresAt = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).exp * 1000;
-    const raw = await RawStream.open(`${gateway.url}/events`, bearer(token));
-    streams.push(raw);
+    const raw = await RawStream.open(`${suite.gateway.url}/events`, bearer(token));
+    suite.track(raw);
     expect(raw.response.status).toBe(200);
 
     await raw.waitForEnd(10_000);

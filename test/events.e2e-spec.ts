@@ -1,39 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { createTestProducer, type TestProducer } from './support/kafka-producer.js';
 import { RawStream, TestStream, type ReceivedEvent } from './support/sse-client.js';
-import { startTestGateway, type TestGateway } from './support/test-gateway.js';
+import { useGatewaySuite } from './support/gateway-suite.js';
 import { signToken } from './support/tokens.js';
 import { waitFor } from './support/wait-for.js';
 
 describe('Kafka events to per-user streams (e2e)', () => {
-  let gateway: TestGateway;
-  let producer: TestProducer;
-  const streams: Array<TestStream | RawStream> = [];
   const run = randomUUID().slice(0, 8);
   const user = (name: string) => `${name}-${run}`;
   const dataOf = (events: ReceivedEvent[]) => events.map((event) => event.data);
 
-  beforeAll(async () => {
-    gateway = await startTestGateway({ SSE_HEARTBEAT_MS: '1000', KAFKA_MAX_RECORD_BYTES: '4096' });
-    producer = await createTestProducer();
-  });
-
-  afterEach(async () => {
-    streams.splice(0).forEach((stream) => stream.close());
-    await waitFor(() => gateway.bus.subscriberCount === 0, 'every subscription to be removed');
-  });
-
-  afterAll(async () => {
-    await producer.close();
-    await gateway.close();
-  });
+  const suite = useGatewaySuite({ SSE_HEARTBEAT_MS: '1000', KAFKA_MAX_RECORD_BYTES: '4096' });
 
   async function open(sub: string, query = '', topics?: string[]): Promise<TestStream> {
     const token = await signToken({ sub, ...(topics ? { topics } : {}) });
-    const stream = new TestStream(`${gateway.url}/events${query}`, {
+    const stream = new TestStream(`${suite.gateway.url}/events${query}`, {
       headers: { authorization: `Bearer ${token}` },
     });
-    streams.push(stream);
+    suite.track(stream);
     await stream.waitForOpen();
     return stream;
   }
@@ -48,14 +31,14 @@ describe('Kafka events to per-user streams (e2e)', () => {
     const alice = await open(user('alice'));
     const bob = await open(user('bob'));
 
-    await producer.send('notifications', [
+    await suite.producer.send('notifications', [
       note(1, { userId: user('bob') }),
       note(2, { userId: user('alice') }),
     ]);
     await alice.waitForEvent((event) => event.type === 'notification');
     await bob.waitForEvent((event) => event.type === 'notification');
     // Both were written to the same partition in order, so anything misrouted would have arrived first.
-    await producer.send('notifications', [
+    await suite.producer.send('notifications', [
       note(3, { userId: user('alice') }),
       note(4, { userId: user('bob') }),
     ]);
@@ -69,7 +52,7 @@ describe('Kafka events to per-user streams (e2e)', () => {
   it('should deliver userIds events to each listed user and broadcasts to everyone', async () => {
     const [carol, dave, erin] = await Promise.all(['carol', 'dave', 'erin'].map((name) => open(user(name))));
 
-    await producer.send('notifications', [
+    await suite.producer.send('notifications', [
       note(1, { userIds: [user('carol'), user('dave'), user('carol')] }),
       note(2, { broadcast: true }),
     ]);
@@ -88,13 +71,13 @@ describe('Kafka events to per-user streams (e2e)', () => {
     const ordersOnly = await open(user('frank'), '?topics=orders');
     const witness = await open(user('frank'), '?topics=notifications');
 
-    await producer.send('notifications', [note(1, { userId: user('frank') })]);
+    await suite.producer.send('notifications', [note(1, { userId: user('frank') })]);
     await witness.waitForEvent(
       (event) => event.type === 'notification',
       'the witness to see the notification',
     );
     // Produced only once the notification was routed: had it been routed to ordersOnly too, it came first.
-    await producer.send('orders', [note(2, { userId: user('frank') }, 'order.created')]);
+    await suite.producer.send('orders', [note(2, { userId: user('frank') }, 'order.created')]);
     await ordersOnly.waitForEvent((event) => event.type === 'order.created');
 
     expect(ordersOnly.events.map((event) => event.type)).toEqual(['order.created']);
@@ -104,9 +87,9 @@ describe('Kafka events to per-user streams (e2e)', () => {
     const narrowed = await open(user('gina'), '', ['chat']);
     const witness = await open(user('gina'), '?topics=notifications');
 
-    await producer.send('notifications', [note(1, { userId: user('gina') })]);
+    await suite.producer.send('notifications', [note(1, { userId: user('gina') })]);
     await witness.waitForEvent((event) => event.type === 'notification');
-    await producer.send('chat', [note(2, { userId: user('gina') }, 'chat.message')]);
+    await suite.producer.send('chat', [note(2, { userId: user('gina') }, 'chat.message')]);
     await narrowed.waitForEvent((event) => event.type === 'chat.message');
 
     expect(narrowed.events.map((event) => event.type)).toEqual(['chat.message']);
@@ -131,7 +114,7 @@ describe('Kafka events to per-user streams (e2e)', () => {
         await Promise.all(
           reasons.map(
             async (reason) =>
-              [reason, await gateway.metric('kafka_records_invalid_total', { reason })] as const,
+              [reason, await suite.gateway.metric('kafka_records_invalid_total', { reason })] as const,
           ),
         ),
       );
@@ -158,7 +141,7 @@ describe('Kafka events to per-user streams (e2e)', () => {
       broadcast: true,
     });
 
-    await producer.sendRaw(
+    await suite.producer.sendRaw(
       'notifications',
       [...Object.values(invalid), twoAddressings, JSON.stringify(note(7, { userId: user('harry') }))],
       1,
@@ -178,7 +161,7 @@ describe('Kafka events to per-user streams (e2e)', () => {
 
   it('should set its own ids: the event position, then the resume point; never a per-connection counter', async () => {
     const ivan = await open(user('ivan'));
-    await producer.send('orders', [note(1, { userId: user('ivan') }, 'order.created')], 2);
+    await suite.producer.send('orders', [note(1, { userId: user('ivan') }, 'order.created')], 2);
     const event = await ivan.waitForEvent((received) => received.type === 'order.created');
 
     expect(event.id).toMatch(/^orders\/2\/\d+;chat:[\d.]*,notifications:[\d.]*,orders:[\d.]*$/);
@@ -189,10 +172,10 @@ describe('Kafka events to per-user streams (e2e)', () => {
 
   it('should start with a retry hint and a resume point, then send heartbeat comments', async () => {
     const token = await signToken({ sub: user('judy') });
-    const raw = await RawStream.open(`${gateway.url}/events?topics=chat`, {
+    const raw = await RawStream.open(`${suite.gateway.url}/events?topics=chat`, {
       authorization: `Bearer ${token}`,
     });
-    streams.push(raw);
+    suite.track(raw);
 
     expect(raw.response.status).toBe(200);
     expect(raw.response.headers.get('content-type')).toContain('text/event-stream');
@@ -206,8 +189,8 @@ describe('Kafka events to per-user streams (e2e)', () => {
 
   it('should not leave subscriptions behind when clients disconnect', async () => {
     const stream = await open(user('kate'));
-    expect(gateway.bus.subscriberCount).toBe(1);
+    expect(suite.gateway.bus.subscriberCount).toBe(1);
     stream.close();
-    await waitFor(() => gateway.bus.subscriberCount === 0, 'the subscription to be removed');
+    await waitFor(() => suite.gateway.bus.subscriberCount === 0, 'the subscription to be removed');
   });
 });

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createTestProducer, type TestProducer } from './support/kafka-producer.js';
 import { TestStream } from './support/sse-client.js';
-import { startTestGateway, type TestGateway } from './support/test-gateway.js';
+import { useGatewaySuite } from './support/gateway-suite.js';
 import { signToken } from './support/tokens.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -19,38 +18,22 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 describe('Operating surface: metrics, API docs, publish, probes (e2e)', () => {
-  let gateway: TestGateway;
-  let producer: TestProducer;
-  const streams: TestStream[] = [];
   const run = randomUUID().slice(0, 8);
   const user = (name: string) => `${name}-${run}`;
   const scrape = async () => {
-    const response = await fetch(`${gateway.url}/metrics`);
+    const response = await fetch(`${suite.gateway.url}/metrics`);
     expect(response.headers.get('content-type')).toContain('text/plain');
     return response.text();
   };
 
-  beforeAll(async () => {
-    gateway = await startTestGateway();
-    producer = await createTestProducer();
-  });
-
-  afterEach(async () => {
-    streams.splice(0).forEach((stream) => stream.close());
-    await waitFor(() => gateway.bus.subscriberCount === 0, 'every subscription to be removed');
-  });
-
-  afterAll(async () => {
-    await producer.close();
-    await gateway.close();
-  });
+  const suite = useGatewaySuite();
 
   async function open(sub: string, lastEventId?: string): Promise<TestStream> {
-    const stream = new TestStream(`${gateway.url}/events?topics=orders`, {
+    const stream = new TestStream(`${suite.gateway.url}/events?topics=orders`, {
       headers: { authorization: `Bearer ${await signToken({ sub })}` },
       ...(lastEventId === undefined ? {} : { lastEventId }),
     });
-    streams.push(stream);
+    suite.track(stream);
     await stream.waitForOpen();
     return stream;
   }
@@ -64,7 +47,7 @@ describe('Operating surface: metrics, API docs, publish, probes (e2e)', () => {
       expect(sample(opened, 'sse_streams_open')).toBe(sample(before, 'sse_streams_open') + 1);
       expect(sample(opened, 'sse_streams_opened_total')).toBe(sample(before, 'sse_streams_opened_total') + 1);
 
-      await producer.sendRaw(
+      await suite.producer.sendRaw(
         'orders',
         ['{"broken"', JSON.stringify({ type: 'notification', data: 1, userId: sub })],
         1,
@@ -109,7 +92,7 @@ describe('Operating surface: metrics, API docs, publish, probes (e2e)', () => {
 
   describe('GET /docs', () => {
     it('should describe every HTTP endpoint and the SSE contract', async () => {
-      const document = (await (await fetch(`${gateway.url}/docs/json`)).json()) as {
+      const document = (await (await fetch(`${suite.gateway.url}/docs/json`)).json()) as {
         info: { description: string };
         paths: Record<string, Record<string, unknown>>;
       };
@@ -124,7 +107,7 @@ describe('Operating surface: metrics, API docs, publish, probes (e2e)', () => {
       expect(Object.keys(document.paths['/events']!).sort()).toEqual(['get', 'post']);
       expect(document.info.description).toContain('event: reset');
       expect(document.info.description).toContain('Last-Event-ID');
-      const page = await fetch(`${gateway.url}/docs`);
+      const page = await fetch(`${suite.gateway.url}/docs`);
       expect(page.status).toBe(200);
       expect(page.headers.get('content-type')).toContain('text/html');
     });
@@ -132,7 +115,7 @@ describe('Operating surface: metrics, API docs, publish, probes (e2e)', () => {
 
   describe('POST /events', () => {
     const publish = (body: unknown, headers: Record<string, string>) =>
-      fetch(`${gateway.url}/events`, {
+      fetch(`${suite.gateway.url}/events`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify(body),
@@ -188,8 +171,11 @@ describe('Operating surface: metrics, API docs, publish, probes (e2e)', () => {
 
   describe('GET /health', () => {
     it('should answer liveness and readiness in the terminus format', async () => {
-      expect(await (await fetch(`${gateway.url}/health/live`)).json()).toMatchObject({ status: 'ok' });
-      await waitFor(async () => (await fetch(`${gateway.url}/health/ready`)).status === 200, 'readiness');
+      expect(await (await fetch(`${suite.gateway.url}/health/live`)).json()).toMatchObject({ status: 'ok' });
+      await waitFor(
+        async () => (await fetch(`${suite.gateway.url}/health/ready`)).status === 200,
+        'readiness',
+      );
     });
   });
 });

@@ -8,6 +8,6 @@ import { StreamTicketService } from './stream-ticket.service.js';
 @Module({
   controllers: [StreamTicketController],
   providers: [AccessTokenVerifier, StreamTicketService, StreamAuthGuard, BearerAuthGuard],
-  exports: [AccessTokenVerifier, StreamTicketService, StreamAuthGuard],
+  exports: [AccessTokenVerifier, StreamTicketService, StreamAuthGuard, BearerAuthGuard],
 })
 export class AuthModule {}

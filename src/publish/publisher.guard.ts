@@ -1,24 +1,15 @@
-import {
-  ForbiddenException,
-  Injectable,
-  UnauthorizedException,
-  type CanActivate,
-  type ExecutionContext,
-} from '@nestjs/common';
-import { AccessTokenVerifier } from '../auth/access-token.verifier.js';
-import { readBearer, type AuthenticatedRequest } from '../auth/credentials.js';
+import { ForbiddenException, Injectable, type ExecutionContext } from '@nestjs/common';
+import { BearerAuthGuard } from '../auth/bearer-auth.guard.js';
+import type { AuthenticatedRequest } from '../auth/credentials.js';
 
 /** A bearer token whose PUBLISH_CLAIM grants publishing; cookies are not accepted (no CSRF). */
 @Injectable()
-export class PublisherGuard implements CanActivate {
-  constructor(private readonly tokens: AccessTokenVerifier) {}
-
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const token = readBearer(request);
-    if (token === undefined) throw new UnauthorizedException('Missing bearer token');
-    request.user = await this.tokens.verify(token);
-    if (!request.user.publisher) throw new ForbiddenException('This token may not publish events');
+export class PublisherGuard extends BearerAuthGuard {
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    await super.canActivate(context);
+    if (!context.switchToHttp().getRequest<AuthenticatedRequest>().user.publisher) {
+      throw new ForbiddenException('This token may not publish events');
+    }
     return true;
   }
 }
