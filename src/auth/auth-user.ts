@@ -1,3 +1,5 @@
+import { isCleanText } from '../common/clean-text.js';
+
 /** The signed-in user a stream belongs to, as the guards attach it to the request. */
 export interface AuthUser {
   /** The token's `sub`. */
@@ -12,22 +14,13 @@ export interface AuthUser {
 
 const MAX_USER_ID_LENGTH = 256;
 
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f\u2028\u2029]/;
-
 /** Reads an AuthUser from verified claims, or returns undefined when they do not describe one. */
 export function authUserFromClaims(
   claims: { sub?: unknown; topics?: unknown },
   expiresAtSeconds: number,
 ): AuthUser | undefined {
   const { sub, topics } = claims;
-  if (
-    typeof sub !== 'string' ||
-    sub.length === 0 ||
-    sub.length > MAX_USER_ID_LENGTH ||
-    CONTROL_CHARACTERS.test(sub)
-  ) {
-    return undefined;
-  }
+  if (!isCleanText(sub, MAX_USER_ID_LENGTH)) return undefined;
   if (
     topics !== undefined &&
     !(Array.isArray(topics) && topics.every((topic) => typeof topic === 'string'))

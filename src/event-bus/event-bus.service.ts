@@ -119,7 +119,7 @@ export class EventBusService implements OnModuleInit, OnModuleDestroy {
     this.buffer.completeFromOffset(topic, partition, offset);
     if (logEnd !== undefined) {
       let ends = this.logEndAtStart.get(topic);
-      if (!ends) this.logEndAtStart.set(topic, (ends = new Map()));
+      if (!ends) this.logEndAtStart.set(topic, (ends = new Map<number, bigint>()));
       ends.set(partition, logEnd);
     }
   }

@@ -46,10 +46,10 @@ export class KafkaRecordController {
       topic: this.config.kafka.deadLetterTopic as string,
       messages: [
         {
-          key: message.key as string | null,
+          key: message.key,
           value: asBuffer(message.value),
           headers: {
-            ...(message.headers as Record<string, string>),
+            ...(message.headers as Record<string, Buffer | string | undefined>),
             [INVALID_REASON_HEADER]: reason,
             [SOURCE_HEADER]: where,
           },
@@ -59,7 +59,7 @@ export class KafkaRecordController {
   }
 }
 
-/** With `keepBinary` the transport hands values over as kafkajs read them. */
+/** The transport hands values over as kafkajs read them (see RawKafkaParser). */
 function asBuffer(value: unknown): Buffer | null {
   if (value === null || value === undefined) return null;
   if (Buffer.isBuffer(value)) return value;

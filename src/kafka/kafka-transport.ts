@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { ServerKafka, type KafkaOptions } from '@nestjs/microservices';
+import { KafkaParser, ServerKafka, type KafkaOptions } from '@nestjs/microservices';
 import type { Consumer } from '@nestjs/microservices/external/kafka.interface.js';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
@@ -26,6 +26,7 @@ export class GatewayKafkaServer extends ServerKafka {
     private readonly metrics: MetricsService,
   ) {
     super(options);
+    this.parser = new RawKafkaParser();
   }
 
   override async bindEvents(consumer: Consumer): Promise<void> {
@@ -50,6 +51,18 @@ export class GatewayKafkaServer extends ServerKafka {
     consumer.on(events.DISCONNECT, () => this.state.lost('disconnected'));
     consumer.on(events.STOP, () => this.state.lost('stopped'));
     await super.bindEvents(consumer);
+  }
+}
+
+/**
+ * Hands records over as kafkajs read them: values, keys and headers stay Buffers. Nest's parser
+ * would decode keys and headers (and JSON-parse some), and a dead-letter copy must be exact.
+ */
+class RawKafkaParser extends KafkaParser {
+  override parse<T>(data: unknown): T {
+    const message = data as { headers?: Record<string, unknown> };
+    // A copy, as Nest's parser makes: kafkajs retries with the original message.
+    return { ...message, headers: { ...message.headers } } as T;
   }
 }
 
@@ -80,7 +93,6 @@ export async function connectKafkaTransport(app: INestApplication, now = Date.no
     producer: { createPartitioner: Partitioners.DefaultPartitioner },
     subscribe: { fromBeginning: false },
     run: { autoCommit: false },
-    parser: { keepBinary: true },
     // Group ids are chosen on purpose (see instanceGroupId); no "-server" suffix.
     postfixId: '',
   };

@@ -1,3 +1,4 @@
+import { isCleanText } from '../common/clean-text.js';
 import type { Audience, EventContent } from '../event-bus/gateway-event.js';
 
 export const INVALID_RECORD_REASONS = [
@@ -27,9 +28,6 @@ export const RESERVED_EVENT_TYPES: ReadonlySet<string> = new Set(['checkpoint', 
 
 const MAX_TYPE_LENGTH = 128;
 const MAX_USER_ID_LENGTH = 256;
-// Control characters in a type or user id could split SSE fields or spoof log lines.
-
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f\u2028\u2029]/;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 const invalid = (reason: InvalidRecordReason): ParseResult => ({ ok: false, reason });
@@ -61,7 +59,7 @@ export function parseRecord(record: unknown): ParseResult {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) return invalid('not-object');
   const fields = record as Record<string, unknown>;
   const type = own(fields, 'type');
-  if (!isCleanString(type, MAX_TYPE_LENGTH)) return invalid('bad-type');
+  if (!isCleanText(type, MAX_TYPE_LENGTH)) return invalid('bad-type');
   if (RESERVED_EVENT_TYPES.has(type)) return invalid('reserved-type');
   if (!Object.hasOwn(fields, 'data')) return invalid('missing-data');
   const data = serialise(fields['data']);
@@ -78,12 +76,12 @@ function parseAudience(fields: Record<string, unknown>): Audience | InvalidRecor
   switch (field) {
     case 'userId': {
       const userId = fields['userId'];
-      return isCleanString(userId, MAX_USER_ID_LENGTH) ? { kind: 'user', userId } : 'bad-user-id';
+      return isCleanText(userId, MAX_USER_ID_LENGTH) ? { kind: 'user', userId } : 'bad-user-id';
     }
     case 'userIds': {
       const userIds = fields['userIds'];
       if (!Array.isArray(userIds) || userIds.length === 0) return 'bad-addressing';
-      if (!userIds.every((id) => isCleanString(id, MAX_USER_ID_LENGTH))) return 'bad-user-id';
+      if (!userIds.every((id) => isCleanText(id, MAX_USER_ID_LENGTH))) return 'bad-user-id';
       return { kind: 'users', userIds: [...new Set(userIds)] };
     }
     case 'broadcast':
@@ -93,15 +91,6 @@ function parseAudience(fields: Record<string, unknown>): Audience | InvalidRecor
 
 function own(fields: Record<string, unknown>, name: string): unknown {
   return Object.hasOwn(fields, name) ? fields[name] : undefined;
-}
-
-function isCleanString(value: unknown, maxLength: number): value is string {
-  return (
-    typeof value === 'string' &&
-    value.length > 0 &&
-    value.length <= maxLength &&
-    !CONTROL_CHARACTERS.test(value)
-  );
 }
 
 function serialise(data: unknown): string | undefined {
