@@ -13,17 +13,10 @@ import type { AuthUser } from '../auth/auth-user.js';
 import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
 import { EventBusService } from '../event-bus/event-bus.service.js';
 import { MetricsService, type StreamCloseReason } from '../metrics/metrics.service.js';
+import { wasDroppedAsSlow } from './sse-writer.interceptor.js';
 import { StreamLimitException } from './stream-limit.exception.js';
 import { selectTopics } from './topic-selection.js';
 import { UserStream } from './user-stream.js';
-
-/**
- * Nest drops a client that does not read by destroying its response; the data it could not send
- * is still counted there. A client that simply left had nothing, or little, waiting.
- */
-const BACKED_UP_BYTES = 16 * 1024;
-const isBackedUp = (response: ServerResponse | undefined): boolean =>
-  (response?.writableLength ?? 0) >= BACKED_UP_BYTES;
 
 /** When a client over a limit should try again: about when a stream turns over (reconnects). */
 const RETRY_AFTER_SECONDS = 30;
@@ -75,7 +68,8 @@ export class EventStreamService implements BeforeApplicationShutdown {
       return () => {
         stream.stop();
         this.track(stream, user.id, -1);
-        const reason: StreamCloseReason = stream.endReason ?? (isBackedUp(response) ? 'slow' : 'client');
+        const reason: StreamCloseReason =
+          stream.endReason ?? (wasDroppedAsSlow(response) ? 'slow' : 'client');
         this.metrics.streamClosed(reason);
         this.logger.log({
           msg: 'stream closed',

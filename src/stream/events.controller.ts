@@ -6,6 +6,7 @@ import {
   Sse,
   UseFilters,
   UseGuards,
+  UseInterceptors,
   type MessageEvent,
 } from '@nestjs/common';
 import {
@@ -28,13 +29,8 @@ import type { AuthUser as User } from '../auth/auth-user.js';
 import { AuthUser } from '../auth/auth-user.decorator.js';
 import { StreamAuthGuard } from '../auth/stream-auth.guard.js';
 import { EventStreamService } from './event-stream.service.js';
+import { SseWriterInterceptor } from './sse-writer.interceptor.js';
 import { StreamLimitFilter } from './stream-limit.exception.js';
-
-/**
- * Characters of events that may wait for a client that does not read. Past it, the connection is
- * dropped; the client reconnects with its last id and loses nothing.
- */
-const SLOW_CLIENT_MAX_PENDING = 256 * 1024;
 
 @ApiTags('events')
 @Controller('events')
@@ -45,7 +41,8 @@ export class EventsController {
    * The signed-in user's events on the topics asked for (`?topics=a,b`), as Server-Sent Events,
    * resumed after `Last-Event-ID` (sent by EventSource on reconnect) or `?lastEventId=`.
    */
-  @Sse(undefined, { maxPendingDataLength: SLOW_CLIENT_MAX_PENDING })
+  @Sse()
+  @UseInterceptors(SseWriterInterceptor)
   @ApiOperation({
     summary: 'The signed-in user’s event stream (text/event-stream)',
     description: 'See the description above for the event, id, checkpoint and reset contract.',

@@ -1,0 +1,270 @@
+// @ts-check
+/**
+ * The human summary of a run: one Markdown table, the gateway beside each floor and the ratio.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * CPU used by neither the benchmark's processes nor Kafka, above which a scenario is flagged, in %
+ * of one core. The kernel's loopback work alone is 20-45% on a quiet two-core machine.
+ */
+const OTHER_CPU_WARNING_PERCENT = 60;
+
+/** In the order they run. */
+const SCENARIOS = ['targeted', 'broadcast', 'steadyModerate', 'steady'];
+
+/** @param {unknown} value */
+const isNumber = (value) => typeof value === 'number' && Number.isFinite(value);
+
+/** @param {unknown} value @param {number} [digits] */
+function num(value, digits = 0) {
+  if (!isNumber(value)) return '–';
+  return /** @type {number} */ (value).toLocaleString('en-US', {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+/** @param {unknown} value */
+function bytes(value) {
+  if (!isNumber(value)) return '–';
+  const n = /** @type {number} */ (value);
+  return Math.abs(n) >= 1024 ? `${num(n / 1024, 1)} KiB` : `${num(n)} B`;
+}
+
+/** @param {unknown} value */
+function ms(value) {
+  if (!isNumber(value)) return '–';
+  const n = /** @type {number} */ (value);
+  return n >= 100 ? `${num(n)} ms` : `${num(n, n >= 10 ? 1 : 2)} ms`;
+}
+
+/** @param {unknown} a @param {unknown} b */
+function ratio(a, b) {
+  if (!isNumber(a) || !isNumber(b) || b === 0) return '–';
+  const r = /** @type {number} */ (a) / /** @type {number} */ (b);
+  return `${r >= 10 ? num(r, 1) : num(r, 2)}×`;
+}
+
+/**
+ * The value at a dotted path of nested objects, or undefined.
+ * @param {unknown} object
+ * @param {string} path
+ * @returns {unknown}
+ */
+export function get(object, path) {
+  let value = object;
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = /** @type {Record<string, unknown>} */ (value)[key];
+  }
+  return value;
+}
+
+/**
+ * What the report reads of the results bench/run.mjs writes as JSON; the targets' figures are
+ * read by path.
+ * @typedef {{ records: number, recordsPerSecond: number }} ConsumeFigures
+ * @typedef {{
+ *   startedAt: string,
+ *   wallSeconds: number,
+ *   node: string,
+ *   machine: { cpus: number, cpuModel: string, totalMemoryBytes: number, platform: string },
+ *   git: { revision: string, dirty: boolean },
+ *   params: { mode: string, streams: number, clients: number, durationS: number, steadyRate: number,
+ *     steadyDurationS: number, steadyBroadcastPercent: number, steadyMaxLagS: number, partitions: number,
+ *     backlogS: number, moderateFraction: number },
+ *   kafka: { version: string },
+ *   gateway: object | null,
+ *   floors: { kafkaConsume: ConsumeFigures & { eachBatch: ConsumeFigures }, rawSse: object | null },
+ * }} ReportInput
+ * @typedef {{ file: string, summary: import('./profile-summary.mjs').ProfileSummary }} ProfileFigures
+ */
+
+/**
+ * @param {ReportInput} results
+ * @returns {string}
+ */
+export function markdownReport(results) {
+  const gateway = results.gateway;
+  const raw = results.floors.rawSse;
+  const consume = results.floors.kafkaConsume;
+  const p = results.params;
+  const lines = [];
+  lines.push(`# kafka-sse-gateway benchmark, ${results.startedAt}`);
+  lines.push('');
+  lines.push(
+    `${p.mode} run · ${num(p.streams)} streams over ${p.clients} load clients · ${p.durationS} s per throughput ` +
+      `scenario · steady ${num(p.steadyRate)} events/s for ${p.steadyDurationS} s (${p.steadyBroadcastPercent}% broadcast) · ` +
+      `topic of ${p.partitions} partitions · Kafka ${results.kafka.version}`,
+  );
+  lines.push(
+    `git ${results.git.revision}${results.git.dirty ? ' (dirty)' : ''} · Node ${results.node} · ` +
+      `${results.machine.cpus} × ${results.machine.cpuModel} · ${num(results.machine.totalMemoryBytes / 2 ** 30, 1)} GiB · ` +
+      `${results.machine.platform} · run took ${num(results.wallSeconds)} s`,
+  );
+  lines.push('');
+  lines.push('| Scenario | Figure | Gateway | Raw SSE floor | Gateway ÷ floor |');
+  lines.push('|---|---|---:|---:|---:|');
+  /**
+   * @param {string} scenario
+   * @param {string} label
+   * @param {string} path
+   * @param {(value: unknown) => string} format
+   */
+  const row = (scenario, label, path, format) => {
+    const a = get(gateway, path);
+    const b = get(raw, path);
+    lines.push(`| ${scenario} | ${label} | ${format(a)} | ${format(b)} | ${ratio(a, b)} |`);
+  };
+  const count = (/** @type {unknown} */ v) => num(v);
+  const perSecond = (/** @type {unknown} */ v) => num(v);
+  const micros = (/** @type {unknown} */ v) => (isNumber(v) ? `${num(v, 1)} µs` : '–');
+  const percent = (/** @type {unknown} */ v) => (isNumber(v) ? `${num(v)}%` : '–');
+  row('idle', 'streams open', 'idle.streams', count);
+  row('idle', 'RSS per stream', 'idle.rssPerStreamBytes', bytes);
+  row('idle', 'JS heap per stream', 'idle.heapPerStreamBytes', bytes);
+  row('idle', 'streams opened per second', 'idle.connectsPerSecond', perSecond);
+  const yesNo = (/** @type {unknown} */ v) => (v === undefined ? '–' : v ? '**yes**' : 'no');
+  for (const scenario of SCENARIOS) {
+    const steady = scenario.startsWith('steady');
+    if (steady) {
+      row(scenario, 'events/s offered', `${scenario}.producedPerSecond`, perSecond);
+      row(scenario, 'deliveries/s offered', `${scenario}.offeredDeliveriesPerSecond`, perSecond);
+    }
+    row(scenario, 'deliveries/s', `${scenario}.deliveriesPerSecond`, perSecond);
+    row(scenario, 'latency p50', `${scenario}.latency.p50Ms`, ms);
+    row(scenario, 'latency p99', `${scenario}.latency.p99Ms`, ms);
+    row(scenario, 'latency max', `${scenario}.latency.maxMs`, ms);
+    row(scenario, 'target CPU per delivery', `${scenario}.targetCpuMicrosPerDelivery`, micros);
+    row(scenario, 'target CPU (100% = one core)', `${scenario}.targetCpuPercent`, percent);
+    row(scenario, 'target write calls per delivery', `${scenario}.targetWriteCallsPerDelivery`, (v) =>
+      num(v, 2),
+    );
+    row(scenario, 'load clients CPU (100% = one core)', `${scenario}.loadClientsCpuPercent`, percent);
+    row(scenario, 'Kafka broker CPU (100% = one core)', `${scenario}.kafkaCpuPercent`, percent);
+    row(scenario, 'harness/producer CPU (100% = one core)', `${scenario}.harnessCpuPercent`, percent);
+    row(
+      scenario,
+      `machine CPU (100% = all ${results.machine.cpus} cores)`,
+      `${scenario}.machineCpuPercent`,
+      percent,
+    );
+    row(
+      scenario,
+      'other CPU: kernel, other processes (100% = one core)',
+      `${scenario}.otherCpuPercent`,
+      percent,
+    );
+    if (steady) {
+      lines.push(
+        `| ${scenario} | saturated (fell ${p.steadyMaxLagS} s behind) | ${yesNo(get(gateway, `${scenario}.saturated`))} | ` +
+          `${yesNo(get(raw, `${scenario}.saturated`))} | |`,
+      );
+    }
+  }
+  lines.push('');
+  lines.push('| Kafka consume floor | records/s | Gateway targeted events/s | Gateway ÷ floor |');
+  lines.push('|---|---:|---:|---:|');
+  lines.push(
+    `| plain kafkajs consumer, eachMessage (${num(consume.records)} records) | ${num(consume.recordsPerSecond)} | ` +
+      `${num(get(gateway, 'targeted.eventsPerSecond'))} | ${ratio(get(gateway, 'targeted.eventsPerSecond'), consume.recordsPerSecond)} |`,
+  );
+  lines.push(
+    `| plain kafkajs consumer, eachBatch (${num(consume.eachBatch.records)} records) | ${num(consume.eachBatch.recordsPerSecond)} | ` +
+      `${num(get(gateway, 'targeted.eventsPerSecond'))} | ${ratio(get(gateway, 'targeted.eventsPerSecond'), consume.eachBatch.recordsPerSecond)} |`,
+  );
+  lines.push('');
+  /** @type {Array<[string, object | null]>} */
+  const targets = [
+    ['gateway', gateway],
+    ['raw SSE floor', raw],
+  ];
+  const incomplete = [];
+  for (const [name, target] of targets) {
+    for (const scenario of SCENARIOS) {
+      const figures = get(target, scenario);
+      if (figures && get(figures, 'complete') === false && get(figures, 'saturated') !== true) {
+        incomplete.push(
+          `${name} ${scenario}: ${num(get(figures, 'deliveries'))} of ${num(get(figures, 'expectedDeliveries'))} deliveries arrived`,
+        );
+      }
+    }
+    if (
+      isNumber(get(target, 'streamsClosedByServer')) &&
+      /** @type {number} */ (get(target, 'streamsClosedByServer')) > 0
+    ) {
+      incomplete.push(
+        `${name}: ${num(get(target, 'streamsClosedByServer'))} streams closed by the server during the run`,
+      );
+    }
+    for (const scenario of SCENARIOS) {
+      const other = get(target, `${scenario}.otherCpuPercent`);
+      if (isNumber(other) && /** @type {number} */ (other) > OTHER_CPU_WARNING_PERCENT) {
+        incomplete.push(
+          `${name} ${scenario}: ${num(other)}% of a core went to neither the benchmark nor Kafka ` +
+            '(other processes, kernel work): its figures may be disturbed',
+        );
+      }
+    }
+    for (const scenario of ['steady', 'steadyModerate']) {
+      if (get(target, `${scenario}.saturated`) === true) {
+        incomplete.push(
+          `${name} ${scenario}: saturated, so its latency measures the backlog, not the service`,
+        );
+      }
+    }
+  }
+  if (incomplete.length > 0) {
+    lines.push('**Warnings:**');
+    for (const warning of incomplete) lines.push(`- ${warning}`);
+    lines.push('');
+  }
+  const moderate = get(gateway ?? raw, 'steadyModerate.offeredEventsPerSecond');
+  lines.push(
+    `Deliveries/s: events received by the load clients ÷ (last receipt − first record produced). targeted and ` +
+      `broadcast run as fast as the target takes events, with ~${p.backlogS} s of deliveries kept queued ahead of ` +
+      `the clients, so their latency is mostly that queue. steadyModerate offers the steady mix at ` +
+      `${num(moderate)} events/s (${num(p.moderateFraction * 100)}% of the gateway's estimated capacity for it) to ` +
+      `both targets: its latency is the one below saturation. steady offers ${num(p.steadyRate)} events/s; when ` +
+      `saturated, its deliveries/s is the capacity for the mix and its latency is backlog. Latency: producer time ` +
+      `stamp → client receipt (monotonic clock, same machine). Memory per stream: after two forced GCs, (after − ` +
+      `before) ÷ streams. CPU: user + system time from /proc over the scenario; write calls: write/writev system ` +
+      `calls of the target. See bench/README.md.`,
+  );
+  for (const [name, target] of targets) {
+    for (const scenario of SCENARIOS) {
+      const profile = /** @type {ProfileFigures | undefined} */ (get(target, `${scenario}.profile`));
+      if (!profile) continue;
+      lines.push('');
+      lines.push(`## CPU profile: ${name}, ${scenario} (${profile.file})`);
+      lines.push('');
+      lines.push('| Self time by package | ms | % |');
+      lines.push('|---|---:|---:|');
+      for (const item of profile.summary.byPackage.slice(0, 12)) {
+        lines.push(`| ${item.package} | ${num(item.ms)} | ${num(item.percent, 1)} |`);
+      }
+      lines.push('');
+      lines.push('| Top self time | where | ms | % |');
+      lines.push('|---|---|---:|---:|');
+      for (const item of profile.summary.topSelf.slice(0, 20)) {
+        lines.push(`| \`${item.name}\` | ${item.where} | ${num(item.ms)} | ${num(item.percent, 1)} |`);
+      }
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+// `node bench/report.mjs bench/results/<time>.json` prints the summary of a run again.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const file = process.argv[2];
+  if (!file) {
+    console.error('usage: node bench/report.mjs <results.json>');
+    process.exit(2);
+  }
+  /** @type {unknown} */
+  const results = JSON.parse(readFileSync(file, 'utf8'));
+  process.stdout.write(markdownReport(/** @type {ReportInput} */ (results)));
+}
