@@ -62,7 +62,8 @@ const params = {
   durationS,
   steadyDurationS: numberEnv('BENCH_STEADY_DURATION_S', durationS, 0.5, 3600),
   steadyRate: numberEnv('BENCH_STEADY_RATE', 1000, 1, 1_000_000),
-  steadyBroadcastPercent: numberEnv('BENCH_STEADY_BROADCAST_PCT', 10, 0, 100),
+  // One broadcast a second at 1,000 events/s: each one reaches every stream, so 10% would be 1M deliveries/s.
+  steadyBroadcastPercent: numberEnv('BENCH_STEADY_BROADCAST_PCT', 0.1, 0, 100),
   /** The steady scenario stops producing once delivery is this far behind (it did not keep up). */
   steadyMaxLagS: numberEnv('BENCH_STEADY_MAX_LAG_S', 5, 0.5, 600),
   /** steadyModerate offers the steady mix at this fraction of the gateway's estimated capacity for it. */
