@@ -9,6 +9,7 @@ import { InboundRecordService } from '../../src/kafka/inbound-record.service.js'
 import { MetricsService } from '../../src/metrics/metrics.service.js';
 import { TEST_TOPICS } from './test-topics.mjs';
 import { TEST_AUDIENCE, TEST_ISSUER, TEST_JWT_SECRET } from './tokens.js';
+import { waitFor } from './wait-for.js';
 
 export interface TestGateway {
   readonly app: INestApplication;
@@ -54,9 +55,17 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     socket.once('close', () => sockets.delete(socket));
   });
   await app.listen(0, '127.0.0.1');
+  const url = await app.getUrl();
+  // Warm first: the history of the shared broker (other suites' records) is processed before the
+  // suite counts anything.
+  await waitFor(
+    async () => (await fetch(`${url}/health/ready`)).status === 200,
+    'the gateway to be ready',
+    60_000,
+  );
   return {
     app,
-    url: await app.getUrl(),
+    url,
     bus: app.get(EventBusService),
     inbound: app.get(InboundRecordService),
     metric: async (name, labels = {}) => {
