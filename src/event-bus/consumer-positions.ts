@@ -1,4 +1,4 @@
-import type { MutableCursor } from './event-id.js';
+import { formatCursor, type MutableCursor } from './event-id.js';
 import type { RecordPosition } from './gateway-event.js';
 
 /**
@@ -38,10 +38,7 @@ export class ConsumerPositions {
     return cursor;
   }
 
-  /**
-   * The resume point for `topics` as text: `topic:offset.offset…` per topic, partitions by index,
-   * an empty slot for a partition not known yet, topics joined by commas.
-   */
+  /** The resume point for `topics` as text (see formatCursor), kept per topic until it moves. */
   cursorText(topics: readonly string[]): string {
     return topics.map((topic) => this.topicText(topic)).join(',');
   }
@@ -49,8 +46,7 @@ export class ConsumerPositions {
   private topicText(topic: string): string {
     let text = this.textByTopic.get(topic);
     if (text === undefined) {
-      const offsets = this.next.get(topic) ?? [];
-      text = `${topic}:${Array.from(offsets, (offset) => (offset === undefined ? '' : offset.toString())).join('.')}`;
+      text = formatCursor(this.snapshot([topic]), [topic]);
       this.textByTopic.set(topic, text);
     }
     return text;
