@@ -5,13 +5,15 @@ import { setUpApiDocs } from './docs/api-docs.js';
 import { connectKafkaTransport } from './kafka/kafka-transport.js';
 
 /**
- * Everything the gateway needs beyond its modules, shared by main.ts and the e2e tests: the Kafka
- * consumer attached as a microservice, started before the HTTP server listens.
+ * Everything the gateway needs beyond its modules, shared by main.ts and the e2e tests: logger,
+ * shutdown hooks, CORS, API docs, and the Kafka consumer attached as a microservice, started
+ * before the HTTP server listens.
  */
 export async function startGateway(app: INestApplication): Promise<void> {
+  const config = app.get<GatewayConfig>(gatewayConfig.KEY);
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
-  const { corsOrigins } = app.get<GatewayConfig>(gatewayConfig.KEY).http;
+  const { corsOrigins } = config.http;
   // Only listed origins, with credentials; the configuration refuses a wildcard.
   if (corsOrigins.length > 0) {
     app.enableCors({
@@ -22,7 +24,7 @@ export async function startGateway(app: INestApplication): Promise<void> {
       maxAge: 600,
     });
   }
-  setUpApiDocs(app, app.get<GatewayConfig>(gatewayConfig.KEY));
+  setUpApiDocs(app, config);
   await connectKafkaTransport(app);
   await app.startAllMicroservices();
 }

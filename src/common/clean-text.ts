@@ -2,7 +2,7 @@
  * C0 and C1 control characters and the Unicode line separators: in an event type or a user id
  * they could split SSE fields or log lines, or make two ids look alike.
  */
- 
+
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 /** A lone surrogate would reach the client as U+FFFD, so two names could become one. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

@@ -19,6 +19,8 @@ const FETCH_MAX_WAIT_MS = 1000;
  * where processing stands.
  */
 export class GatewayKafkaServer extends ServerKafka {
+  private readonly handlers = new Map<string, ReturnType<ServerKafka['getHandlerByPattern']>>();
+
   constructor(
     options: Required<KafkaOptions>['options'],
     private readonly bus: EventBusService,
@@ -28,8 +30,6 @@ export class GatewayKafkaServer extends ServerKafka {
     super(options);
     this.parser = new RawKafkaParser();
   }
-
-  private readonly handlers = new Map<string, ReturnType<ServerKafka['getHandlerByPattern']>>();
 
   /**
    * Nest resolves a record's handler by JSON-parsing its topic name, which throws and catches for
