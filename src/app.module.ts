@@ -1,32 +1,45 @@
-import { Module } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
+import { Module, RequestMethod, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module.js';
-import { gatewayConfig, type GatewayConfig } from './config/gateway.config.js';
-import { loggerParams } from './logging/logger.options.js';
+import { GatewayErrorFilter } from './common/gateway-error.filter.js';
+import { GATEWAY_CONFIG, gatewayConfigModule, type GatewayConfig } from './config/gateway.config.js';
 import { DemoModule } from './demo/demo.module.js';
 import { EventBusModule } from './event-bus/event-bus.module.js';
 import { HealthModule } from './health/health.module.js';
 import { KafkaModule } from './kafka/kafka.module.js';
+import { loggerParams } from './logging/logger.options.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { PublishModule } from './publish/publish.module.js';
 import { StreamModule } from './stream/stream.module.js';
 
-@Module({
-  imports: [
-    ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, load: [gatewayConfig] }),
-    LoggerModule.forRootAsync({
-      inject: [gatewayConfig.KEY],
-      useFactory: (config: GatewayConfig) => loggerParams(config),
-    }),
-    MetricsModule,
-    EventBusModule,
-    KafkaModule,
-    AuthModule,
-    StreamModule,
-    PublishModule,
-    HealthModule,
-    DemoModule,
-  ],
-})
-export class AppModule {}
+/** The whole gateway, for one validated configuration (main.ts parses it; tests build their own). */
+@Module({})
+export class AppModule {
+  static forRoot(config: GatewayConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        gatewayConfigModule(config),
+        LoggerModule.forRootAsync({
+          inject: [GATEWAY_CONFIG],
+          useFactory: (gateway: GatewayConfig) => ({
+            ...loggerParams(gateway),
+            // A stream logs a line of its own when it opens and closes; a request logger (a child
+            // logger and an async context) held for its whole life would cost every open stream.
+            exclude: [{ method: RequestMethod.GET, path: 'events' }],
+          }),
+        }),
+        MetricsModule,
+        EventBusModule,
+        KafkaModule,
+        AuthModule,
+        StreamModule,
+        PublishModule,
+        HealthModule,
+        DemoModule,
+      ],
+      providers: [{ provide: APP_FILTER, useClass: GatewayErrorFilter }],
+    };
+  }
+}

@@ -1,16 +1,16 @@
 import type { INestApplication } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
-import { gatewayConfig, type GatewayConfig } from './config/gateway.config.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config.js';
 import { setUpApiDocs } from './docs/api-docs.js';
-import { connectKafkaTransport } from './kafka/kafka-transport.js';
+import { GatewayKafkaServer } from './kafka/gateway-kafka.server.js';
 
 /**
  * Everything the gateway needs beyond its modules, shared by main.ts and the e2e tests: logger,
- * shutdown hooks, CORS, API docs, and the Kafka consumer attached as a microservice, started
+ * shutdown hooks, CORS, API docs, and the Kafka transport attached as a microservice, started
  * before the HTTP server listens.
  */
 export async function startGateway(app: INestApplication): Promise<void> {
-  const config = app.get<GatewayConfig>(gatewayConfig.KEY);
+  const config = app.get<GatewayConfig>(GATEWAY_CONFIG);
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   const { corsOrigins } = config.http;
@@ -25,6 +25,6 @@ export async function startGateway(app: INestApplication): Promise<void> {
     });
   }
   setUpApiDocs(app, config);
-  await connectKafkaTransport(app);
+  app.connectMicroservice({ strategy: app.get(GatewayKafkaServer) }, { inheritAppConfig: true });
   await app.startAllMicroservices();
 }

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, Partitioners, type IHeaders, type Producer } from 'kafkajs';
 import { ensureTopics, splitList } from '../scripts/kafka-topics.mjs';
-import { INVALID_REASON_HEADER, SOURCE_HEADER } from '../src/kafka/kafka-record.controller.js';
+import { INVALID_REASON_HEADER, SOURCE_HEADER } from '../src/kafka/dead-letter.service.js';
 import { blockProblem, only, type SseBlock } from './support/sse-parse.js';
 import { SseHttpStream } from './support/sse-http-stream.js';
 import { startTestGateway, type TestGateway } from './support/test-gateway.js';

@@ -90,7 +90,7 @@ describe('Several instances, restarts and shutdown (e2e)', () => {
     await raw.waitForEnd();
     const lastBlock = raw.text.trimEnd().split('\n\n').at(-1)!;
     expect(lastBlock).toMatch(
-      /^event: checkpoint\nid: notifications:[\d.]+\nretry: 200\n: shutdown\ndata: ?$/,
+      /^event: checkpoint\nid: notifications=[\w-]+\nretry: 200\n: shutdown\ndata: ?$/,
     );
     const lastId = /^id: (.*)$/m.exec(lastBlock)![1]!;
 

@@ -16,7 +16,10 @@ describe('A client that stops reading (e2e)', () => {
   let resumed: TestStream | undefined;
 
   beforeAll(async () => {
-    gateway = await startTestGateway({ REPLAY_MAX_BYTES: String(256 * 1024 ** 2) });
+    gateway = await startTestGateway({
+      REPLAY_MAX_BYTES: String(256 * 1024 ** 2),
+      REPLAY_MAX_BYTES_PER_USER: String(256 * 1024 ** 2),
+    });
     producer = await createTestProducer();
   });
 

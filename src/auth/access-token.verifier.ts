@@ -1,6 +1,6 @@
 import { Inject, Injectable, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
 import { createRemoteJWKSet, errors, importSPKI, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { authUserFromClaims, type AuthUser } from './auth-user.js';
 
 type VerificationKey = Awaited<ReturnType<typeof importSPKI>> | Uint8Array | JWTVerifyGetKey;
@@ -10,7 +10,7 @@ type VerificationKey = Awaited<ReturnType<typeof importSPKI>> | Uint8Array | JWT
 export class AccessTokenVerifier {
   private readonly key: Promise<VerificationKey>;
 
-  constructor(@Inject(gatewayConfig.KEY) private readonly config: GatewayConfig) {
+  constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {
     this.key = loadKey(config.auth.key);
     // A bad key is reported on first use, as a 503; never as an unhandled rejection at start-up.
     this.key.catch(() => undefined);

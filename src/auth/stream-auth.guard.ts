@@ -5,7 +5,7 @@ import {
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
-import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
 import { readCredentials, type AuthenticatedRequest } from './credentials.js';
 import { StreamTicketService } from './stream-ticket.service.js';
@@ -14,7 +14,7 @@ import { StreamTicketService } from './stream-ticket.service.js';
 @Injectable()
 export class StreamAuthGuard implements CanActivate {
   constructor(
-    @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly tokens: AccessTokenVerifier,
     private readonly tickets: StreamTicketService,
   ) {}

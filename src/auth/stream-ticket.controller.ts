@@ -6,8 +6,8 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import type { AuthUser as User } from './auth-user.js';
-import { AuthUser } from './auth-user.decorator.js';
+import type { AuthUser } from './auth-user.js';
+import { CurrentUser } from './current-user.decorator.js';
 import { BearerAuthGuard } from './bearer-auth.guard.js';
 import { StreamTicketService, type StreamTicket } from './stream-ticket.service.js';
 
@@ -28,7 +28,7 @@ export class StreamTicketController {
   })
   @ApiCreatedResponse({ description: '`{ "ticket": string, "expiresIn": seconds }`' })
   @ApiUnauthorizedResponse({ description: 'No valid bearer token' })
-  issue(@AuthUser() user: User): Promise<StreamTicket> {
+  issue(@CurrentUser() user: AuthUser): Promise<StreamTicket> {
     return this.tickets.issue(user);
   }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { hkdfSync, randomUUID } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
-import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { authUserFromClaims, type AuthUser } from './auth-user.js';
 
 const TICKET_TYPE = 'sse-ticket+jwt';
@@ -21,7 +21,7 @@ export interface StreamTicket {
 export class StreamTicketService {
   private readonly key: Uint8Array;
 
-  constructor(@Inject(gatewayConfig.KEY) private readonly config: GatewayConfig) {
+  constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {
     this.key = ticketKey(config.auth);
   }
 

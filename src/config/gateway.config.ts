@@ -1,4 +1,5 @@
-import { registerAs } from '@nestjs/config';
+import { ConfigModule, getConfigToken, registerAs } from '@nestjs/config';
+import type { DynamicModule } from '@nestjs/common';
 import { z } from 'zod';
 
 export type JwtKeySource =
@@ -15,7 +16,13 @@ export interface GatewayConfig {
     clientId: string;
     groupPrefix: string;
     maxRecordBytes: number;
+    /** A compressed batch that would inflate past this is skipped. */
+    maxDecompressedBytes: number;
     deadLetterTopic: string | undefined;
+    /** How often partitions and log ends are looked up (new partitions, a log that changed). */
+    metadataRefreshMs: number;
+    /** How long the consumer may stay broken before the process exits for a replacement. */
+    recoveryTimeoutMs: number;
     ssl: boolean;
     sasl:
       | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
@@ -36,8 +43,12 @@ export interface GatewayConfig {
     shutdownTimeoutMs: number;
     maxPerUser: number;
     maxTotal: number;
+    /** Streams an instance opens per second, on average (bursts of twice that). */
+    opensPerSecond: number;
+    /** Streams one user opens per minute, on average (bursts of a tenth of that, at least 5). */
+    opensPerUserPerMinute: number;
   };
-  replay: { windowMs: number; maxBytes: number };
+  replay: { windowMs: number; maxBytes: number; maxBytesPerUser: number; maxBytesPerBroadcastTopic: number };
   demo: { enabled: boolean };
   http: { host: string; port: number; corsOrigins: string[] };
   publish: { claim: string; value: string };
@@ -99,6 +110,9 @@ export const configSchema = z.object({
     .regex(TOPIC_NAME, 'use only letters, digits, ".", "_" and "-"')
     .default('kafka-sse-gateway'),
   KAFKA_MAX_RECORD_BYTES: integer(64, 16 * 1024 * 1024).default(64 * 1024),
+  KAFKA_MAX_DECOMPRESSED_BYTES: integer(64 * 1024, 1024 ** 3).default(32 * 1024 ** 2),
+  KAFKA_METADATA_REFRESH_MS: integer(500, 600_000).default(5000),
+  KAFKA_RECOVERY_TIMEOUT_MS: integer(1000, 3600_000).default(120_000),
   KAFKA_DEAD_LETTER_TOPIC: z
     .string()
     .regex(TOPIC_NAME, 'use only letters, digits, ".", "_" and "-"')
@@ -128,8 +142,12 @@ export const configSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: integer(1000, 600_000).default(10_000),
   REPLAY_WINDOW_MS: integer(0, 7 * 24 * 3600_000).default(15 * 60_000),
   REPLAY_MAX_BYTES: integer(0, 64 * 1024 ** 3).default(64 * 1024 ** 2),
+  REPLAY_MAX_BYTES_PER_USER: integer(0, 64 * 1024 ** 3).default(1024 ** 2),
+  REPLAY_MAX_BROADCAST_BYTES: integer(0, 64 * 1024 ** 3).default(16 * 1024 ** 2),
   STREAMS_PER_USER_MAX: integer(1, 10_000).default(10),
   STREAMS_MAX: integer(1, 10_000_000).default(20_000),
+  STREAM_OPENS_PER_SECOND: integer(1, 1_000_000).default(1000),
+  STREAM_OPENS_PER_USER_PER_MINUTE: integer(1, 1_000_000).default(60),
   CORS_ORIGINS: list()
     .pipe(
       z.array(
@@ -222,6 +240,12 @@ function crossFieldProblems(env: RawEnv): string[] {
   if (env.TICKET_SECRET !== undefined && env.TICKET_SECRET === env.JWT_SECRET) {
     problems.push('TICKET_SECRET: must differ from JWT_SECRET, or a ticket would pass for an access token');
   }
+  const topics = (env.KAFKA_TOPICS ?? 'notifications').split(',').map((topic) => topic.trim());
+  if (env.KAFKA_DEAD_LETTER_TOPIC !== undefined && topics.includes(env.KAFKA_DEAD_LETTER_TOPIC)) {
+    problems.push(
+      'KAFKA_DEAD_LETTER_TOPIC: must not be one of KAFKA_TOPICS, or invalid records would be copied back to the gateway forever',
+    );
+  }
   if (asymmetric && (env.DEMO_ENABLED === 'true' || env.DEMO_ENABLED === '1')) {
     problems.push('DEMO_ENABLED: the demo signs its own tokens and needs JWT_SECRET');
   }
@@ -242,7 +266,10 @@ function toConfig(env: Env, key: JwtKeySource): GatewayConfig {
       clientId: env.KAFKA_CLIENT_ID,
       groupPrefix: env.KAFKA_GROUP_PREFIX,
       maxRecordBytes: env.KAFKA_MAX_RECORD_BYTES,
+      maxDecompressedBytes: env.KAFKA_MAX_DECOMPRESSED_BYTES,
       deadLetterTopic: env.KAFKA_DEAD_LETTER_TOPIC,
+      metadataRefreshMs: env.KAFKA_METADATA_REFRESH_MS,
+      recoveryTimeoutMs: env.KAFKA_RECOVERY_TIMEOUT_MS,
       ssl: env.KAFKA_SSL,
       sasl: mechanism && username && password ? { mechanism, username, password } : undefined,
     },
@@ -261,13 +288,33 @@ function toConfig(env: Env, key: JwtKeySource): GatewayConfig {
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       maxPerUser: env.STREAMS_PER_USER_MAX,
       maxTotal: env.STREAMS_MAX,
+      opensPerSecond: env.STREAM_OPENS_PER_SECOND,
+      opensPerUserPerMinute: env.STREAM_OPENS_PER_USER_PER_MINUTE,
     },
-    replay: { windowMs: env.REPLAY_WINDOW_MS, maxBytes: env.REPLAY_MAX_BYTES },
+    replay: {
+      windowMs: env.REPLAY_WINDOW_MS,
+      maxBytes: env.REPLAY_MAX_BYTES,
+      maxBytesPerUser: env.REPLAY_MAX_BYTES_PER_USER,
+      maxBytesPerBroadcastTopic: env.REPLAY_MAX_BROADCAST_BYTES,
+    },
     demo: { enabled: env.DEMO_ENABLED },
     publish: { claim: env.PUBLISH_CLAIM, value: env.PUBLISH_VALUE },
     logging: { level: env.LOG_LEVEL, pretty: env.LOG_FORMAT === 'pretty' },
   };
 }
 
-/** The typed configuration as a Nest provider: `@Inject(gatewayConfig.KEY) config: GatewayConfig`. */
-export const gatewayConfig = registerAs('gateway', (): GatewayConfig => parseGatewayConfig(process.env));
+/** The token of the typed configuration: `@Inject(GATEWAY_CONFIG) config: GatewayConfig`. */
+export const GATEWAY_CONFIG = getConfigToken('gateway');
+
+/**
+ * The configuration as a global provider of @nestjs/config. It is parsed once, by main.ts from
+ * the environment or by a test from its own values, and handed in: nothing reads the environment
+ * while modules compile.
+ */
+export function gatewayConfigModule(config: GatewayConfig): Promise<DynamicModule> {
+  return ConfigModule.forRoot({
+    isGlobal: true,
+    ignoreEnvFile: true,
+    load: [registerAs('gateway', () => config)],
+  });
+}

@@ -1,6 +1,6 @@
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { SignJWT } from 'jose';
-import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 
 const DEMO_USER = /^[A-Za-z0-9._-]{1,64}$/;
 export const DEMO_TOKEN_TTL_SECONDS = 3600;
@@ -8,7 +8,7 @@ export const DEMO_TOKEN_TTL_SECONDS = 3600;
 /** Signs access tokens for made-up users. Development only: DEMO_ENABLED turns it on. */
 @Injectable()
 export class DemoTokenService {
-  constructor(@Inject(gatewayConfig.KEY) private readonly config: GatewayConfig) {}
+  constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}
 
   async issue(user: unknown): Promise<string> {
     if (typeof user !== 'string' || !DEMO_USER.test(user)) {

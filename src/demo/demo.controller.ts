@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Header, Inject, Post, Res, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { DemoEnabledGuard } from './demo-enabled.guard.js';
 import { DEMO_PAGE } from './demo.page.js';
 import { DEMO_TOKEN_TTL_SECONDS, DemoTokenService } from './demo-token.service.js';
@@ -11,7 +11,7 @@ import { DEMO_TOKEN_TTL_SECONDS, DemoTokenService } from './demo-token.service.j
 @UseGuards(DemoEnabledGuard)
 export class DemoController {
   constructor(
-    @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly tokens: DemoTokenService,
   ) {}
 

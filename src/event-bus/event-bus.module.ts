@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
 import { EventBusService } from './event-bus.service.js';
+import { STREAM_HUB } from './stream-hub.js';
 
 @Module({
-  providers: [EventBusService],
-  exports: [EventBusService],
+  providers: [EventBusService, { provide: STREAM_HUB, useExisting: EventBusService }],
+  exports: [EventBusService, STREAM_HUB],
 })
 export class EventBusModule {}

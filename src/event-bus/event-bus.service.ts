@@ -1,191 +1,234 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
-import { ConsumerPositions } from './consumer-positions.js';
-import { formatEventId, type MutableCursor, type StreamCursor } from './event-id.js';
-import type { GatewayEvent, RecordPosition } from './gateway-event.js';
-import { ReplayBuffer, type ReplayResult } from './replay-buffer.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { audienceKeys, broadcastKey, userKey } from './audience.js';
+import type { GatewayEvent } from './gateway-event.js';
+import { formatEventId, type LogPosition } from './log-position.js';
+import { LogTracker, type FetchedAt } from './log-tracker.js';
+import { ReplayStore, type ReplayResult } from './replay-store.js';
+import type { HubSubscriber, StreamHub, TopicSet } from './stream-hub.js';
+import { SubscriberIndex } from './subscriber-index.js';
 
-/** One open stream, as the bus sees it. */
-export interface Subscriber {
-  readonly userId: string;
-  /** Sorted, without duplicates. */
-  readonly topics: readonly string[];
-  deliver(event: GatewayEvent, id: string): void;
-}
-
-interface TopicSubscribers {
-  readonly all: Set<Subscriber>;
-  readonly byUser: Map<string, Set<Subscriber>>;
+/** The valid events of one fetched batch of one partition, in offset order. */
+export interface EventBatch extends FetchedAt {
+  readonly topic: string;
+  readonly partition: number;
+  readonly events: readonly GatewayEvent[];
+  /** The offset after the batch's last record, valid or not. */
+  readonly next: number;
 }
 
 const EVICTION_INTERVAL_MS = 1000;
 
 /**
- * Routes consumed events to open streams and keeps the recent ones for resumes. Subscribers are
- * indexed by topic and user, so an event costs time in proportion to its recipients; only a
- * broadcast visits every subscriber of a topic.
+ * The hub between the Kafka consumer and the open streams: a subscriber index, the instance's
+ * log positions and the replay store, side by side. Kafka hands it whole batches (`dispatch`);
+ * streams see it through the StreamHub port.
  */
 @Injectable()
-export class EventBusService implements OnModuleInit, OnModuleDestroy {
+export class EventBusService implements StreamHub, OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(EventBusService.name);
-  private readonly positions = new ConsumerPositions();
-  private readonly buffer: ReplayBuffer;
-  private readonly topics = new Map<string, TopicSubscribers>();
-  private readonly logEndAtStart: MutableCursor = new Map();
-  private subscribers = 0;
+  private readonly tracker = new LogTracker();
+  private readonly store: ReplayStore;
+  private readonly subscribers = new SubscriberIndex();
+  private readonly topicSets = new Map<string, TopicSet>();
   private evictionTimer: NodeJS.Timeout | undefined;
+  private feedLostReason: string | undefined;
 
-  constructor(@Inject(gatewayConfig.KEY) config: GatewayConfig) {
-    this.buffer = new ReplayBuffer(config.replay);
+  constructor(
+    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+    private readonly metrics: MetricsService,
+  ) {
+    this.store = new ReplayStore(config.replay);
   }
 
   onModuleInit(): void {
-    this.evictionTimer = setInterval(() => this.buffer.evict(), EVICTION_INTERVAL_MS).unref();
+    this.evictionTimer = setInterval(() => {
+      this.store.evict();
+      this.metrics.replayStore(this.store.bytes, this.store.size);
+    }, EVICTION_INTERVAL_MS).unref();
   }
 
   onModuleDestroy(): void {
     clearInterval(this.evictionTimer);
   }
 
-  get bufferedEvents(): number {
-    return this.buffer.size;
-  }
-
   get subscriberCount(): number {
-    return this.subscribers;
+    return this.subscribers.size;
   }
 
-  /** Registers a stream; the returned function removes it and may be called more than once. */
-  subscribe(subscriber: Subscriber): () => void {
-    for (const topic of subscriber.topics) {
-      const entry = this.entryFor(topic);
-      entry.all.add(subscriber);
-      let users = entry.byUser.get(subscriber.userId);
-      if (!users) entry.byUser.set(subscriber.userId, (users = new Set()));
-      users.add(subscriber);
+  get bufferedEvents(): number {
+    return this.store.size;
+  }
+
+  get available(): boolean {
+    return this.feedLostReason === undefined;
+  }
+
+  // ---- the Kafka side ------------------------------------------------------------------------
+
+  /**
+   * Where processing of a partition starts (the store holds everything from there on) and,
+   * optionally, where its log ended at start-up: what is before that is history, not live.
+   */
+  startPartition(topic: string, partition: number, offset: number, logEndAtStart?: number): void {
+    if (this.tracker.knows(topic, partition)) return;
+    this.tracker.startAt(topic, partition, offset, logEndAtStart);
+    this.store.completeFrom(topic, partition, offset);
+  }
+
+  /** Hands a batch's events to their streams, in one pass. Returns how many streams got one. */
+  dispatch(batch: EventBatch, now = Date.now()): number {
+    const { topic, partition } = batch;
+    // A partition assigned before the log watch saw it: the consumer reads it from its beginning.
+    if (!this.tracker.knows(topic, partition)) this.startPartition(topic, partition, batch.fetchedOffset);
+    this.tracker.sawLogEnd(topic, partition, batch.highWatermark, now);
+    if (this.tracker.isDiscontinuity(topic, partition, batch))
+      this.logChanged(topic, partition, batch.fetchedOffset);
+    let delivered = 0;
+    for (const event of batch.events) {
+      // A record processed before (Kafka redelivers after a rebalance) reaches nobody twice.
+      if (!this.tracker.advance(topic, partition, event.offset)) continue;
+      const keys = audienceKeys(topic, event.audience);
+      this.store.append(event, keys, now);
+      const recipients = this.route(event, keys);
+      if (recipients > 0) this.metrics.deliveryLatencyMs(now - event.timestamp);
+      delivered += recipients;
     }
-    this.subscribers++;
+    this.tracker.moveTo(topic, partition, batch.next);
+    this.metrics.delivered(delivered);
+    return delivered;
+  }
+
+  /** Moves past records that reached no handler (a batch of only transaction markers). */
+  advanceTo(topic: string, partition: number, next: number): void {
+    this.tracker.moveTo(topic, partition, next);
+  }
+
+  sawLogEnd(topic: string, partition: number, end: number, now = Date.now()): void {
+    this.tracker.sawLogEnd(topic, partition, end, now);
+  }
+
+  /** Where processing of a partition stands, for the consumer to seek to after a rebalance. */
+  nextOffset(topic: string, partition: number): number | undefined {
+    return this.tracker.nextOffset(topic, partition);
+  }
+
+  /** Where a partition's log ended at start-up; records before it are history. */
+  liveFromOf(topic: string, partition: number): number | undefined {
+    return this.tracker.liveFromOf(topic, partition);
+  }
+
+  /** The consumer cannot follow Kafka: streams are told to move to another instance. */
+  feedLost(reason: string): void {
+    if (this.feedLostReason !== undefined) return;
+    this.feedLostReason = reason;
+    for (const subscriber of this.subscribers.all()) subscriber.feedLost();
+  }
+
+  feedRestored(): void {
+    this.feedLostReason = undefined;
+  }
+
+  // ---- the stream side (StreamHub) -----------------------------------------------------------
+
+  topicSet(topics: readonly string[]): TopicSet {
+    const key = topics.join(',');
+    let set = this.topicSets.get(key);
+    if (!set) this.topicSets.set(key, (set = { topics: [...topics], key }));
+    return set;
+  }
+
+  knows(topic: string, partition: number): boolean {
+    return this.tracker.knows(topic, partition);
+  }
+
+  logEndOf(topic: string, partition: number): { end: number | undefined; seenAt: number } {
+    return this.tracker.logEndOf(topic, partition);
+  }
+
+  liveStart(topics: TopicSet): LogPosition {
+    return this.tracker.liveStart(topics.topics);
+  }
+
+  position(topics: TopicSet): LogPosition {
+    return this.tracker.snapshot(topics.topics);
+  }
+
+  cursorText(topics: TopicSet): string {
+    return this.tracker.cursorText(topics.topics);
+  }
+
+  replay(userId: string, topics: TopicSet, from: LogPosition): ReplayResult {
+    const keys = [userKey(userId), ...topics.topics.map(broadcastKey)];
+    return this.store.replay(keys, new Set(topics.topics), from);
+  }
+
+  subscribe(subscriber: HubSubscriber): () => void {
+    this.subscribers.add(subscriber);
     let subscribed = true;
     return () => {
       if (!subscribed) return;
       subscribed = false;
-      this.subscribers--;
-      for (const topic of subscriber.topics) this.remove(topic, subscriber);
+      this.subscribers.remove(subscriber);
     };
   }
 
-  /**
-   * Hands a consumed event to its recipients. Returns how many streams got it; a record that was
-   * processed before (Kafka redelivers after a rebalance) reaches nobody twice.
-   */
-  publish(event: GatewayEvent): number {
-    if (!this.positions.advance(event)) return 0;
-    this.buffer.append(event);
-    const entry = this.topics.get(event.topic);
-    if (!entry) return 0;
-    const ids = new Map<string, string>();
-    const idFor = (subscriber: Subscriber): string => {
-      const key = subscriber.topics.join(',');
-      let id = ids.get(key);
-      if (id === undefined)
-        ids.set(key, (id = formatEventId(event, this.positions.cursorText(subscriber.topics))));
-      return id;
-    };
+  // ---- routing -------------------------------------------------------------------------------
+
+  private route(event: GatewayEvent, keys: readonly string[]): number {
     let delivered = 0;
-    for (const subscriber of this.recipients(entry, event)) {
-      try {
-        subscriber.deliver(event, idFor(subscriber));
-        delivered++;
-      } catch (err) {
-        this.logger.error(
-          `A stream failed to take an event: ${err instanceof Error ? err.message : String(err)}`,
-        );
+    if (event.audience.kind === 'broadcast') {
+      // One id per distinct topic set, for all its streams.
+      const ids = new Map<TopicSet, string>();
+      for (const subscriber of this.subscribers.subscribersOf(event.topic)) {
+        let id = ids.get(subscriber.topicSet);
+        if (id === undefined) ids.set(subscriber.topicSet, (id = this.idFor(event, subscriber.topicSet)));
+        delivered += this.hand(subscriber, event, id);
+      }
+      return delivered;
+    }
+    for (const key of keys) {
+      const holders = this.subscribers.holdersOf(event.topic, key);
+      if (holders === undefined) continue;
+      if (holders instanceof Set) {
+        for (const subscriber of holders as ReadonlySet<HubSubscriber>) {
+          delivered += this.hand(subscriber, event, this.idFor(event, subscriber.topicSet));
+        }
+      } else {
+        const subscriber = holders as HubSubscriber;
+        delivered += this.hand(subscriber, event, this.idFor(event, subscriber.topicSet));
       }
     }
     return delivered;
   }
 
-  /** Moves past a record that carries no event (an invalid one), so resume points move on too. */
-  skip(position: RecordPosition): void {
-    this.positions.advance(position);
+  /** The event's position, then the stream's cursor just after it (processing moved past it). */
+  private idFor(event: GatewayEvent, topics: TopicSet): string {
+    return formatEventId(event, this.tracker.cursorText(topics.topics));
   }
 
-  /**
-   * Sets where consumption of a partition starts (the buffer holds everything from there on) and,
-   * optionally, where its log ended at start-up: what is before that is history, not live.
-   */
-  startAt(topic: string, partition: number, offset: bigint, logEnd?: bigint): void {
-    this.positions.startAt(topic, partition, offset);
-    this.buffer.completeFromOffset(topic, partition, offset);
-    if (logEnd !== undefined) {
-      let ends = this.logEndAtStart.get(topic);
-      if (!ends) this.logEndAtStart.set(topic, (ends = new Map<number, bigint>()));
-      ends.set(partition, logEnd);
+  private hand(subscriber: HubSubscriber, event: GatewayEvent, id: string): number {
+    try {
+      subscriber.deliver(event, id);
+      return 1;
+    } catch (err) {
+      this.logger.error(
+        `A stream failed to take an event: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return 0;
     }
   }
 
-  nextOffset(topic: string, partition: number): bigint | undefined {
-    return this.positions.nextOffset(topic, partition);
-  }
-
-  /** The resume point of a stream on `topics` right now. */
-  checkpoint(topics: readonly string[]): string {
-    return this.positions.cursorText(topics);
-  }
-
-  /** The same resume point, as a cursor of its own. */
-  positionsOf(topics: readonly string[]): MutableCursor {
-    return this.positions.snapshot(topics);
-  }
-
-  /**
-   * Where a stream without a usable id starts: the current positions, except while the instance
-   * is still reading the window's history after start-up; then at the log end as it was then, so
-   * history is not sent as if it were live.
-   */
-  liveStart(topics: readonly string[]): MutableCursor {
-    const cursor = this.positions.snapshot(topics);
-    for (const [topic, offsets] of cursor) {
-      for (const [partition, end] of this.logEndAtStart.get(topic) ?? []) {
-        if (end > (offsets.get(partition) ?? -1n)) offsets.set(partition, end);
-      }
-    }
-    return cursor;
-  }
-
-  /** The buffered events of `userId` on `topics` from `from` on; see ReplayBuffer.replay. */
-  replay(userId: string, topics: ReadonlySet<string>, from: StreamCursor): ReplayResult {
-    return this.buffer.replay(userId, topics, from);
-  }
-
-  private *recipients(entry: TopicSubscribers, event: GatewayEvent): Iterable<Subscriber> {
-    const { audience } = event;
-    switch (audience.kind) {
-      case 'broadcast':
-        yield* entry.all;
-        return;
-      case 'user':
-        yield* entry.byUser.get(audience.userId) ?? [];
-        return;
-      case 'users':
-        for (const userId of audience.userIds) yield* entry.byUser.get(userId) ?? [];
-        return;
-    }
-  }
-
-  private entryFor(topic: string): TopicSubscribers {
-    let entry = this.topics.get(topic);
-    if (!entry) this.topics.set(topic, (entry = { all: new Set(), byUser: new Map() }));
-    return entry;
-  }
-
-  private remove(topic: string, subscriber: Subscriber): void {
-    const entry = this.topics.get(topic);
-    if (!entry) return;
-    entry.all.delete(subscriber);
-    const users = entry.byUser.get(subscriber.userId);
-    users?.delete(subscriber);
-    if (users?.size === 0) entry.byUser.delete(subscriber.userId);
-    if (entry.all.size === 0) this.topics.delete(topic);
+  /** The log of a partition changed under the instance: history there means nothing any more. */
+  private logChanged(topic: string, partition: number, from: number): void {
+    this.logger.warn(
+      `The log of ${topic}/${partition} changed under the gateway (processing stood at ` +
+        `${String(this.tracker.nextOffset(topic, partition))}, the consumer reads from ${from}); its streams get a reset`,
+    );
+    this.metrics.logDiscontinuity(topic);
+    this.tracker.rebase(topic, partition, from);
+    this.store.forgetPartition(topic, partition, from);
+    for (const subscriber of this.subscribers.subscribersOf(topic)) subscriber.logChanged(topic, partition);
   }
 }

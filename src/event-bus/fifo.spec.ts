@@ -123,3 +123,28 @@ describe(Fifo.name, () => {
     });
   });
 });
+
+describe(`${Fifo.name} (indexed)`, () => {
+  let sut: Fifo<number>;
+
+  beforeEach(() => {
+    sut = new Fifo<number>();
+    for (let n = 0; n < 3000; n++) sut.push(n * 2);
+    for (let n = 0; n < 1500; n++) sut.shift();
+  });
+
+  it('should index from the head, after shifts have moved it', () => {
+    expect(sut.at(0)).toBe(3000);
+    expect(sut.at(1499)).toBe(5998);
+    expect(sut.at(1500)).toBeUndefined();
+    expect(sut.at(-1)).toBeUndefined();
+  });
+
+  it('should find the first item at or after a bound, or the size when there is none', () => {
+    expect(sut.lowerBound((n) => n >= 0)).toBe(0);
+    expect(sut.lowerBound((n) => n >= 3001)).toBe(1);
+    expect(sut.lowerBound((n) => n >= 5998)).toBe(1499);
+    expect(sut.lowerBound((n) => n >= 6000)).toBe(1500);
+    expect(new Fifo<number>().lowerBound(() => true)).toBe(0);
+  });
+});

@@ -1,3 +1,5 @@
+import type { RecordPosition } from './log-position.js';
+
 /** Who an event is for. There is no default: a record must say. */
 export type Audience =
   | { readonly kind: 'user'; readonly userId: string }
@@ -10,13 +12,6 @@ export interface EventContent {
   /** The record's `data`, serialised once as JSON text for every recipient. */
   readonly data: string;
   readonly audience: Audience;
-}
-
-/** A Kafka position: offsets stay bigint inside and decimal strings at the edges. */
-export interface RecordPosition {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: bigint;
 }
 
 export interface GatewayEvent extends EventContent, RecordPosition {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { ConsumerStateService } from '../kafka/consumer-state.service.js';
+import { ConsumerHealthService } from '../kafka/consumer-health.service.js';
 import { EventStreamService } from '../stream/event-stream.service.js';
 
 /** The gateway's own health indicators, for @nestjs/terminus. */
@@ -8,7 +8,7 @@ import { EventStreamService } from '../stream/event-stream.service.js';
 export class GatewayHealthIndicators {
   constructor(
     private readonly indicators: HealthIndicatorService,
-    private readonly consumer: ConsumerStateService,
+    private readonly consumer: ConsumerHealthService,
     private readonly streams: EventStreamService,
   ) {}
 
@@ -17,6 +17,13 @@ export class GatewayHealthIndicators {
     const problems = this.consumer.kafkaProblems();
     const kafka = this.indicators.check('kafka');
     return problems.length === 0 ? kafka.up() : kafka.down({ reasons: problems });
+  }
+
+  /** The consumer is running, or being replaced within KAFKA_RECOVERY_TIMEOUT_MS. */
+  consumerAlive(): HealthIndicatorResult<'kafkaConsumer'> {
+    const { ready, reasons } = this.consumer.liveness();
+    const consumer = this.indicators.check('kafkaConsumer');
+    return ready ? consumer.up() : consumer.down({ reasons });
   }
 
   /** The replay buffer holds the whole window, so any resume can be served. */

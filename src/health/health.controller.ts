@@ -11,12 +11,12 @@ export class HealthController {
     private readonly gateway: GatewayHealthIndicators,
   ) {}
 
-  /** The process is up and serving HTTP. */
+  /** The process serves HTTP and its Kafka consumer runs, or is being replaced in time. */
   @Get('live')
   @HealthCheck()
-  @ApiOperation({ summary: 'Liveness: the process is up' })
+  @ApiOperation({ summary: 'Liveness: the process is up and its Kafka consumer was not lost for good' })
   live(): Promise<HealthCheckResult> {
-    return this.health.check([]);
+    return this.health.check([() => this.gateway.consumerAlive()]);
   }
 
   /** Ready for streams: the consumer follows Kafka, the replay buffer is warm, not shutting down. */

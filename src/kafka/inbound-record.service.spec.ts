@@ -1,31 +1,43 @@
-import { Logger } from '@nestjs/common';
 import { jest } from '@jest/globals';
-import { parseGatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
-import { EventBusService } from '../event-bus/event-bus.service.js';
-import type { GatewayEvent, RecordPosition } from '../event-bus/gateway-event.js';
-import { MetricsService } from '../metrics/metrics.service.js';
-import { ConsumerStateService } from './consumer-state.service.js';
-import { InboundRecordService, type InboundRecord } from './inbound-record.service.js';
+import { Logger } from '@nestjs/common';
+import type { KafkaMessage } from 'kafkajs';
+import type { GatewayConfig } from '../config/gateway.config.js';
+import type { EventBusService } from '../event-bus/event-bus.service.js';
+import type { EventBatch } from '../event-bus/event-bus.service.js';
+import { LogPosition } from '../event-bus/log-position.js';
+import type { HubSubscriber } from '../event-bus/stream-hub.js';
+import type { MetricsService } from '../metrics/metrics.service.js';
+import { newBus, testConfig } from '../testing/fixtures.js';
+import { SKIPPED_BATCH_HEADER } from './compression-codecs.js';
+import type { ConsumedBatch } from './consumed-batch.js';
+import type { DeadLetterService } from './dead-letter.service.js';
+import { InboundRecordService } from './inbound-record.service.js';
 
 const SECRET = 'card-4111-1111-1111-1111';
 const TIMESTAMP = '1700000000000';
 
-function config(overrides: Record<string, string> = {}): GatewayConfig {
-  return parseGatewayConfig({
-    KAFKA_BROKERS: 'k:9092',
-    JWT_SECRET: 'x'.repeat(32),
-    KAFKA_TOPICS: 'orders,chat',
-    ...overrides,
-  });
+function message(value: unknown, offset: number, headers: KafkaMessage['headers'] = {}): KafkaMessage {
+  return {
+    key: null,
+    value: value === null ? null : Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
+    offset: String(offset),
+    timestamp: TIMESTAMP,
+    attributes: 0,
+    headers,
+  };
 }
 
-function record(value: unknown, overrides: Partial<InboundRecord> = {}): InboundRecord {
+/** A batch fetched where processing stands (0, as the fixture bus starts): records after gaps are compacted ones. */
+function batchOf(messages: KafkaMessage[], overrides: Partial<ConsumedBatch> = {}): ConsumedBatch {
+  const last = Number(messages.at(-1)?.offset ?? 0);
   return {
     topic: 'orders',
     partition: 1,
-    offset: '42',
-    value: value === null ? null : Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
-    timestamp: TIMESTAMP,
+    fetchedOffset: 0,
+    highWatermark: last + 1,
+    lastOffset: last,
+    offsetReset: false,
+    messages,
     ...overrides,
   };
 }
@@ -40,180 +52,161 @@ async function counted(metrics: MetricsService, name: string, label: string): Pr
   );
 }
 
-/** The service over a real bus and consumer state, with spies that let the real methods run. */
-function build(gatewayConfig: GatewayConfig) {
-  const bus = new EventBusService(gatewayConfig);
-  const consumer = new ConsumerStateService();
-  const metrics = new MetricsService();
-  return {
-    sut: new InboundRecordService(gatewayConfig, bus, consumer, metrics),
-    bus,
-    metrics,
-    publish: jest.spyOn(bus, 'publish'),
-    skip: jest.spyOn(bus, 'skip'),
-    reached: jest.spyOn(consumer, 'reached'),
-  };
-}
-
 describe(InboundRecordService.name, () => {
   let sut: InboundRecordService;
   let bus: EventBusService;
-  let spies: ReturnType<typeof build>;
+  let metrics: MetricsService;
+  let copies: Array<[string, string]>;
   let warnings: string[];
+  let dispatched: EventBatch[];
 
-  const published = (): GatewayEvent[] => spies.publish.mock.calls.map(([event]) => event);
-  const skipped = (): RecordPosition[] => spies.skip.mock.calls.map(([position]) => position);
-  const reached = (): Array<[string, number, bigint]> => spies.reached.mock.calls;
-
-  const use = (gatewayConfig: GatewayConfig): void => {
-    spies = build(gatewayConfig);
-    ({ sut, bus } = spies);
+  const use = (config: GatewayConfig): void => {
+    ({ bus, metrics } = newBus(
+      [
+        ['orders', 1],
+        ['chat', 0],
+      ],
+      config,
+    ));
+    copies = [];
+    const deadLetters = {
+      copy: (source: { topic: string; partition: number; offset: number }, _: KafkaMessage, reason: string) =>
+        copies.push([`${source.topic}/${source.partition}/${source.offset}`, reason]),
+    } as unknown as DeadLetterService;
+    sut = new InboundRecordService(config, bus, metrics, deadLetters);
+    dispatched = [];
+    const dispatch = bus.dispatch.bind(bus);
+    jest.spyOn(bus, 'dispatch').mockImplementation((batch, now) => {
+      dispatched.push(batch);
+      return dispatch(batch, now);
+    });
   };
+
+  const subscriber = (ids: string[]): HubSubscriber => ({
+    userId: 'alice',
+    topicSet: bus.topicSet(['orders']),
+    deliver: (_, id) => ids.push(id),
+    logChanged: () => undefined,
+    feedLost: () => undefined,
+  });
 
   beforeEach(() => {
     warnings = [];
-    jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => {
-      warnings.push(String(message));
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation((text: unknown) => {
+      warnings.push(String(text));
     });
-    use(config());
+    use(testConfig());
   });
 
-  afterEach(() => {
-    jest.restoreAllMocks();
+  afterEach(() => jest.restoreAllMocks());
+
+  it('should hand the valid records of a batch to the bus at once, parsed, at their positions', async () => {
+    sut.takeBatch(
+      batchOf([
+        message({ type: 'order.created', data: { id: 7 }, userId: 'alice' }, 42),
+        message('not json', 43),
+        message({ type: 't', data: null, broadcast: true }, 44),
+      ]),
+    );
+
+    expect(dispatched).toHaveLength(1);
+    expect(dispatched[0]).toMatchObject({ topic: 'orders', partition: 1, next: 45, fetchedOffset: 0 });
+    expect(dispatched[0]!.events).toEqual([
+      {
+        topic: 'orders',
+        partition: 1,
+        offset: 42,
+        type: 'order.created',
+        data: '{"id":7}',
+        audience: { kind: 'user', userId: 'alice' },
+        timestamp: 1_700_000_000_000,
+      },
+      expect.objectContaining({ offset: 44, audience: { kind: 'broadcast' }, data: 'null' }),
+    ]);
+    expect(await counted(metrics, 'kafka_records_consumed_total', 'topic')).toEqual(new Map([['orders', 3]]));
   });
 
-  describe('a valid record', () => {
-    it('should publish the parsed content at its position, with a numeric timestamp', async () => {
-      sut.take(record({ type: 'order.created', data: { id: 7 }, userId: 'alice' }));
+  it('should reach the streams, with ids past each event', () => {
+    const ids: string[] = [];
+    bus.subscribe(subscriber(ids));
 
-      expect(published()).toEqual<GatewayEvent[]>([
-        {
-          topic: 'orders',
-          partition: 1,
-          offset: 42n,
-          type: 'order.created',
-          data: '{"id":7}',
-          audience: { kind: 'user', userId: 'alice' },
-          timestamp: 1_700_000_000_000,
-        },
-      ]);
-      expect(skipped()).toEqual([]);
-      expect(warnings).toEqual([]);
-      expect((await counted(spies.metrics, 'kafka_records_invalid_total', 'reason')).size).toBe(0);
-    });
+    sut.takeBatch(batchOf([message({ type: 't', data: 1, userIds: ['bob', 'alice'] }, 42)]));
 
-    it('should reach the streams on the bus', () => {
-      const ids: string[] = [];
-      bus.subscribe({ userId: 'alice', topics: ['orders'], deliver: (_, id) => ids.push(id) });
-
-      sut.take(record({ type: 'order.created', data: 1, userIds: ['bob', 'alice'] }));
-
-      expect(ids).toEqual(['orders/1/42;orders:.43']);
-    });
-
-    it('should read offsets beyond the safe integer range exactly', () => {
-      sut.take(record({ type: 't', data: 1, broadcast: true }, { offset: '9007199254740993' }));
-
-      expect(published()[0]?.offset).toBe(9007199254740993n);
-      expect(reached()).toEqual([['orders', 1, 9007199254740994n]]);
-    });
-
-    it('should tell the consumer state that processing reached the next offset', () => {
-      sut.take(record({ type: 't', data: 1, broadcast: true }));
-
-      expect(reached()).toEqual([['orders', 1, 43n]]);
-    });
+    expect(ids.map((id) => id.split(';')[0])).toEqual(['orders/1/42']);
+    expect(LogPosition.parse(ids[0]!)!.get('orders', 1)).toBe(43);
   });
 
-  describe('an invalid record', () => {
-    it('should skip it on the bus, count its reason and log it without its payload', async () => {
-      sut.take(record({ type: 'payment', data: { card: SECRET } }));
+  it('should skip, count and log invalid records by position and reason only, once per batch', async () => {
+    sut.takeBatch(
+      batchOf([
+        message({ type: 'payment', data: { card: SECRET } }, 42),
+        message(`{"type":"t","data":"${SECRET}"`, 43),
+        message(null, 44),
+      ]),
+    );
 
-      expect(published()).toEqual([]);
-      expect(skipped()).toEqual([{ topic: 'orders', partition: 1, offset: 42n }]);
-      expect(await counted(spies.metrics, 'kafka_records_invalid_total', 'reason')).toEqual(
-        new Map([['bad-addressing', 1]]),
-      );
-      expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toContain('orders/1/42');
-      expect(warnings[0]).toContain('bad-addressing');
-      expect(warnings[0]).not.toContain(SECRET);
-      expect(warnings[0]).not.toContain('payment');
-    });
-
-    it('should not log the text of a record that is not JSON', async () => {
-      sut.take(record(`{"type":"t","data":"${SECRET}"`));
-
-      expect(await counted(spies.metrics, 'kafka_records_invalid_total', 'reason')).toEqual(
-        new Map([['not-json', 1]]),
-      );
-      expect(warnings).toEqual(['Skipped invalid record orders/1/42: not-json']);
-    });
-
-    it('should move the checkpoint past it', async () => {
-      sut.take(record(null, { offset: '7' }));
-
-      expect(bus.checkpoint(['orders'])).toBe('orders:.8');
-      expect(await counted(spies.metrics, 'kafka_records_invalid_total', 'reason')).toEqual(
-        new Map([['tombstone', 1]]),
-      );
-    });
-
-    it('should reject a record over the configured size', async () => {
-      use(config({ KAFKA_MAX_RECORD_BYTES: '64' }));
-
-      sut.take(record({ type: 't', data: 'x'.repeat(64), broadcast: true }));
-
-      expect(published()).toEqual([]);
-      expect(await counted(spies.metrics, 'kafka_records_invalid_total', 'reason')).toEqual(
-        new Map([['too-large', 1]]),
-      );
-    });
-
-    it('should still tell the consumer state that processing reached the next offset', () => {
-      sut.take(record('not json', { topic: 'chat', partition: 0, offset: '99' }));
-
-      expect(reached()).toEqual([['chat', 0, 100n]]);
-    });
+    expect(dispatched[0]!.events).toEqual([]);
+    expect(await counted(metrics, 'kafka_records_invalid_total', 'reason')).toEqual(
+      new Map([
+        ['bad-addressing', 1],
+        ['not-json', 1],
+        ['tombstone', 1],
+      ]),
+    );
+    expect(warnings).toEqual([
+      'Skipped invalid records of orders/1: bad-addressing at 42; not-json at 43; tombstone at 44',
+    ]);
+    expect(warnings.join()).not.toContain(SECRET);
   });
 
-  describe('counts', () => {
-    it('should count consumed records per topic, valid or not, and invalid ones per reason', async () => {
-      const valid = { type: 't', data: 1, broadcast: true };
-      sut.take(record(valid, { offset: '1' }));
-      sut.take(record('nope', { offset: '2' }));
-      sut.take(record(valid, { topic: 'chat', partition: 0, offset: '1' }));
-      sut.take(record(null, { offset: '3' }));
-      sut.take(record('{', { offset: '4' }));
+  it('should move the resume point past invalid records', () => {
+    sut.takeBatch(batchOf([message(null, 7)]));
 
-      expect(await counted(spies.metrics, 'kafka_records_consumed_total', 'topic')).toEqual(
-        new Map([
-          ['orders', 4],
-          ['chat', 1],
-        ]),
-      );
-      expect(await counted(spies.metrics, 'kafka_records_invalid_total', 'reason')).toEqual(
-        new Map([
-          ['not-json', 2],
-          ['tombstone', 1],
-        ]),
-      );
-      expect(published().map((event) => `${event.topic}/${event.offset}`)).toEqual(['orders/1', 'chat/1']);
-      expect(reached().map(([, , next]) => next)).toEqual([2n, 3n, 2n, 4n, 5n]);
-    });
+    expect(bus.position(bus.topicSet(['orders'])).get('orders', 1)).toBe(8);
+  });
 
-    it('should count a redelivered record as consumed again without publishing it twice', async () => {
-      const ids: string[] = [];
-      bus.subscribe({ userId: 'alice', topics: ['orders'], deliver: (_, id) => ids.push(id) });
-      const value = { type: 't', data: 1, userId: 'alice' };
+  it('should refuse a record over the configured size', async () => {
+    use(testConfig({ KAFKA_MAX_RECORD_BYTES: '64' }));
 
-      sut.take(record(value));
-      sut.take(record(value));
+    sut.takeBatch(batchOf([message({ type: 't', data: 'x'.repeat(64), broadcast: true }, 0)]));
 
-      expect(await counted(spies.metrics, 'kafka_records_consumed_total', 'topic')).toEqual(
-        new Map([['orders', 2]]),
-      );
-      expect(ids).toHaveLength(1);
-    });
+    expect(await counted(metrics, 'kafka_records_invalid_total', 'reason')).toEqual(
+      new Map([['too-large', 1]]),
+    );
+  });
+
+  it('should copy invalid records to the dead-letter topic, but not those re-read while warming up', () => {
+    bus.startPartition('alerts', 0, 0, 10);
+
+    sut.takeBatch(batchOf([message('nope', 9), message('nope', 10)], { topic: 'alerts', partition: 0 }));
+
+    expect(copies).toEqual([['alerts/0/10', 'not-json']]);
+  });
+
+  it('should count a skipped compressed batch once, whatever its stand-in records', async () => {
+    const marked = message(null, 20, { [SKIPPED_BATCH_HEADER]: Buffer.from('too-large') });
+    const bare = message(null, 20);
+
+    sut.takeBatch(batchOf([marked, bare, bare, bare]));
+
+    expect(await counted(metrics, 'kafka_batches_skipped_total', 'reason')).toEqual(
+      new Map([['too-large', 1]]),
+    );
+    expect((await counted(metrics, 'kafka_records_invalid_total', 'reason')).size).toBe(0);
+    expect(warnings).toEqual(['Skipped a compressed batch of orders/1 ending at offset 20: too-large']);
+    expect(copies).toEqual([]);
+    expect(bus.position(bus.topicSet(['orders'])).get('orders', 1)).toBe(21);
+  });
+
+  it('should not hand a redelivered record to the streams twice', () => {
+    const ids: string[] = [];
+    bus.subscribe(subscriber(ids));
+    const value = { type: 't', data: 1, userId: 'alice' };
+
+    sut.takeBatch(batchOf([message(value, 0)]));
+    // Fetched again from where the first fetch started, as after a rebalance.
+    sut.takeBatch(batchOf([message(value, 0)], { fetchedOffset: 0, highWatermark: 1 }));
+
+    expect(ids).toHaveLength(1);
   });
 });

@@ -1,50 +1,101 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
+import type { KafkaMessage } from 'kafkajs';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { EventBusService } from '../event-bus/event-bus.service.js';
+import type { GatewayEvent } from '../event-bus/gateway-event.js';
+import { MAX_OFFSET } from '../event-bus/log-position.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { ConsumerStateService } from './consumer-state.service.js';
+import { BATCH_SKIP_REASONS, SKIPPED_BATCH_HEADER, type BatchSkipReason } from './compression-codecs.js';
+import type { ConsumedBatch } from './consumed-batch.js';
+import { DeadLetterService } from './dead-letter.service.js';
 import { parseRecordValue, type InvalidRecordReason } from './record-parser.js';
 
-export interface InboundRecord {
-  readonly topic: string;
-  readonly partition: number;
-  /** Kafka's decimal offset string. */
-  readonly offset: string;
-  readonly value: Buffer | null;
-  /** Kafka's epoch-millisecond timestamp string. */
-  readonly timestamp: string;
-}
+/** Why a record carries no event: the contract, or an offset past what the gateway tracks (MAX_OFFSET). */
+type SkipReason = InvalidRecordReason | 'offset-out-of-range';
 
-/** Turns consumed records into events on the bus; skips, counts and logs the invalid ones. */
+/** Offsets of invalid records named per reason in a batch's log line; the rest are counted. */
+const LOGGED_OFFSETS = 10;
+
+/**
+ * Turns a consumed batch into events on the bus, in one pass: parses each record against the
+ * contract, skips, counts and logs the invalid ones (position and reason only, never a payload)
+ * and copies them to the dead-letter topic, then hands the valid ones to the bus together.
+ */
 @Injectable()
 export class InboundRecordService {
   private readonly logger = new Logger(InboundRecordService.name);
 
   constructor(
-    @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly bus: EventBusService,
-    private readonly consumer: ConsumerStateService,
     private readonly metrics: MetricsService,
+    private readonly deadLetters: DeadLetterService,
   ) {}
 
-  /** @returns why the record was skipped, or undefined when it became an event. */
-  take(record: InboundRecord): InvalidRecordReason | undefined {
-    const position = { topic: record.topic, partition: record.partition, offset: BigInt(record.offset) };
-    this.metrics.recordConsumed(record.topic);
-    const parsed = parseRecordValue(record.value, this.config.kafka.maxRecordBytes);
-    if (parsed.ok) {
-      const timestamp = Number(record.timestamp);
-      const delivered = this.bus.publish({ ...position, ...parsed.content, timestamp });
-      this.metrics.eventDelivered(delivered, timestamp);
-    } else {
-      this.metrics.recordInvalid(parsed.reason);
-      // Position and reason only: a payload may hold personal data or secrets.
-      this.logger.warn(
-        `Skipped invalid record ${record.topic}/${record.partition}/${record.offset}: ${parsed.reason}`,
-      );
-      this.bus.skip(position);
+  takeBatch(batch: ConsumedBatch): void {
+    const { topic, partition } = batch;
+    const events: GatewayEvent[] = [];
+    const invalid = new Map<SkipReason, number[]>();
+    // Records re-read while warming up were dead-lettered by whoever read them live.
+    const liveFrom = this.bus.liveFromOf(topic, partition) ?? 0;
+    let previous = -1;
+    let records = 0;
+    for (const message of batch.messages) {
+      const offset = Number(message.offset);
+      // The stand-in records of a skipped batch share its last offset: it counts once.
+      if (offset === previous) continue;
+      previous = offset;
+      records++;
+      const skipped = skipReason(message);
+      if (skipped) {
+        this.metrics.batchSkipped(skipped);
+        this.logger.warn(
+          `Skipped a compressed batch of ${topic}/${partition} ending at offset ${offset}: ${skipped}`,
+        );
+        continue;
+      }
+      const parsed =
+        offset > MAX_OFFSET
+          ? ({ ok: false, reason: 'offset-out-of-range' } as const)
+          : parseRecordValue(message.value, this.config.kafka.maxRecordBytes);
+      if (parsed.ok) {
+        events.push({ topic, partition, offset, ...parsed.content, timestamp: Number(message.timestamp) });
+        continue;
+      }
+      let offsets = invalid.get(parsed.reason);
+      if (!offsets) invalid.set(parsed.reason, (offsets = []));
+      offsets.push(offset);
+      if (offset >= liveFrom) this.deadLetters.copy({ topic, partition, offset }, message, parsed.reason);
     }
-    this.consumer.reached(record.topic, record.partition, position.offset + 1n);
-    return parsed.ok ? undefined : parsed.reason;
+    this.bus.dispatch({
+      topic,
+      partition,
+      fetchedOffset: batch.fetchedOffset,
+      highWatermark: batch.highWatermark,
+      offsetReset: batch.offsetReset,
+      next: batch.lastOffset + 1,
+      events,
+    });
+    this.metrics.recordsConsumedOf(topic, records);
+    if (invalid.size > 0) this.logInvalid(topic, partition, invalid);
   }
+
+  private logInvalid(topic: string, partition: number, invalid: Map<SkipReason, number[]>): void {
+    const parts: string[] = [];
+    for (const [reason, offsets] of invalid) {
+      this.metrics.recordsInvalidOf(reason, offsets.length);
+      const shown = offsets.slice(0, LOGGED_OFFSETS).join(', ');
+      const more = offsets.length > LOGGED_OFFSETS ? ` and ${offsets.length - LOGGED_OFFSETS} more` : '';
+      parts.push(`${reason} at ${shown}${more}`);
+    }
+    // Position and reason only: a payload may hold personal data or secrets.
+    this.logger.warn(`Skipped invalid records of ${topic}/${partition}: ${parts.join('; ')}`);
+  }
+}
+
+function skipReason(message: KafkaMessage): BatchSkipReason | undefined {
+  if (message.value !== null) return undefined;
+  const header = message.headers?.[SKIPPED_BATCH_HEADER];
+  const reason = Buffer.isBuffer(header) ? header.toString() : undefined;
+  return BATCH_SKIP_REASONS.find((known) => known === reason);
 }

@@ -3,6 +3,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import type { GatewayConfig } from '../config/gateway.config.js';
 
+/** A client's own request id is taken when it is short and plain; otherwise one is made up. */
+const REQUEST_ID = /^[\w.-]{1,128}$/;
+
+/** The request id of a request: the client's `x-request-id` when well-formed, or a new one. */
+export function requestIdOf(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
 /** Query parameters whose values are credentials. */
 const SECRET_PARAMS = /([?&](?:ticket|token|access_token)=)[^&#]*/gi;
 /** Requests logged by lines of their own (streams) or too frequent to log (probes, scrapes). */
@@ -26,10 +35,7 @@ export function loggerParams(config: GatewayConfig): Params {
         ? { transport: { target: 'pino-pretty', options: { singleLine: true } } }
         : {}),
       base: { service: 'kafka-sse-gateway' },
-      genReqId: (request: IncomingMessage) => {
-        const given = request.headers['x-request-id'];
-        return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
-      },
+      genReqId: requestIdOf,
       serializers: {
         req: (request: { id: unknown; method: string; url: string }) => ({
           id: request.id,

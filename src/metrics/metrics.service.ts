@@ -1,9 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { InvalidRecordReason } from '../kafka/record-parser.js';
-import type { ResetReason } from '../stream/resume-plan.js';
-
-export type StreamCloseReason = 'client' | 'lifetime' | 'slow' | 'expired' | 'shutdown';
 
 /**
  * The gateway's Prometheus metrics, in a registry of its own (several gateways can share a process,
@@ -24,7 +20,7 @@ export class MetricsService {
   });
   private readonly streamsClosed = new Counter({
     name: 'sse_streams_closed_total',
-    help: 'SSE streams closed, by reason: client, lifetime, slow, expired (token) or shutdown',
+    help: 'SSE streams closed, by reason: client, lifetime, slow, expired (token), shutdown or unavailable',
     labelNames: ['reason'],
     registers: [this.registry],
   });
@@ -61,6 +57,40 @@ export class MetricsService {
     labelNames: ['reason'],
     registers: [this.registry],
   });
+  private readonly deadLetters = new Counter({
+    name: 'kafka_dead_letters_total',
+    help: 'Invalid records copied to the dead-letter topic, by outcome: copied, failed or overflow',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  private readonly batchesSkipped = new Counter({
+    name: 'kafka_batches_skipped_total',
+    help: 'Compressed record batches skipped, by reason: too-large (past KAFKA_MAX_DECOMPRESSED_BYTES) or undecodable',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  private readonly discontinuities = new Counter({
+    name: 'kafka_log_discontinuities_total',
+    help: 'Partitions whose log changed under the gateway (recreated topic, retention, failover), by topic',
+    labelNames: ['topic'],
+    registers: [this.registry],
+  });
+  private readonly consumerRestarts = new Counter({
+    name: 'kafka_consumer_restarts_total',
+    help: 'Kafka consumers recreated after the previous one stopped, by cause',
+    labelNames: ['cause'],
+    registers: [this.registry],
+  });
+  private readonly replayBytes = new Gauge({
+    name: 'sse_replay_buffer_bytes',
+    help: 'Heap the replay buffer takes, by its own accounting',
+    registers: [this.registry],
+  });
+  private readonly replayEvents = new Gauge({
+    name: 'sse_replay_buffer_events',
+    help: 'Events held in the replay buffer',
+    registers: [this.registry],
+  });
   private readonly consumerLag = new Gauge({
     name: 'kafka_consumer_lag',
     help: 'Records between this instance and the end of each partition, as of its last fetched batch',
@@ -83,24 +113,48 @@ export class MetricsService {
     this.streamsOpen.inc();
   }
 
-  streamClosed(reason: StreamCloseReason): void {
+  streamClosed(reason: string): void {
     this.streamsClosed.inc({ reason });
     this.streamsOpen.dec();
   }
 
-  recordConsumed(topic: string): void {
-    this.recordsConsumed.inc({ topic });
+  recordsConsumedOf(topic: string, records: number): void {
+    if (records > 0) this.recordsConsumed.inc({ topic }, records);
   }
 
-  recordInvalid(reason: InvalidRecordReason): void {
-    this.recordsInvalid.inc({ reason });
+  recordsInvalidOf(reason: string, records = 1): void {
+    this.recordsInvalid.inc({ reason }, records);
   }
 
-  /** An event reached `streams` streams; `timestamp` is its Kafka record's. */
-  eventDelivered(streams: number, timestamp: number, now = Date.now()): void {
-    if (streams === 0) return;
-    this.eventsDelivered.inc(streams);
-    this.deliveryLatency.observe(Math.max(0, now - timestamp) / 1000);
+  /** Events of a batch reached `deliveries` streams in all. */
+  delivered(deliveries: number): void {
+    if (deliveries > 0) this.eventsDelivered.inc(deliveries);
+  }
+
+  /** An event was handed to its streams `latencyMs` after its record's timestamp. */
+  deliveryLatencyMs(latencyMs: number): void {
+    this.deliveryLatency.observe(Math.max(0, latencyMs) / 1000);
+  }
+
+  deadLetter(outcome: 'copied' | 'failed' | 'overflow'): void {
+    this.deadLetters.inc({ outcome });
+  }
+
+  batchSkipped(reason: string): void {
+    this.batchesSkipped.inc({ reason });
+  }
+
+  logDiscontinuity(topic: string): void {
+    this.discontinuities.inc({ topic });
+  }
+
+  consumerRestarted(cause: string): void {
+    this.consumerRestarts.inc({ cause });
+  }
+
+  replayStore(bytes: number, events: number): void {
+    this.replayBytes.set(bytes);
+    this.replayEvents.set(events);
   }
 
   replayed(events: number): void {
@@ -108,7 +162,7 @@ export class MetricsService {
     this.replayedEvents.inc(events);
   }
 
-  resetSent(reason: ResetReason): void {
+  resetSent(reason: string): void {
     this.resets.inc({ reason });
   }
 

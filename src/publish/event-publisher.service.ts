@@ -2,7 +2,7 @@ import { BadRequestException, Inject, Injectable, type OnApplicationBootstrap } 
 import { ClientKafka } from '@nestjs/microservices';
 import type { RecordMetadata } from 'kafkajs';
 import { lastValueFrom } from 'rxjs';
-import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { parseRecord, type InvalidRecordReason } from '../kafka/record-parser.js';
 import type { PublishedEventDto } from './publish-event.dto.js';
 
@@ -22,7 +22,7 @@ const REASONS: Partial<Record<InvalidRecordReason, string>> = {
 @Injectable()
 export class EventPublisherService implements OnApplicationBootstrap {
   constructor(
-    @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(KAFKA_PRODUCER) private readonly kafka: ClientKafka,
   ) {}
 

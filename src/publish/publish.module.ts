@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ClientsModule, Transport } from '@nestjs/microservices';
 import { Partitioners } from 'kafkajs';
 import { AuthModule } from '../auth/auth.module.js';
-import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { kafkaClientConfig } from '../kafka/kafka-client.config.js';
 import { EventPublisherService, KAFKA_PRODUCER } from './event-publisher.service.js';
 import { PublishController } from './publish.controller.js';
@@ -14,7 +14,7 @@ import { PublisherGuard } from './publisher.guard.js';
     ClientsModule.registerAsync([
       {
         name: KAFKA_PRODUCER,
-        inject: [gatewayConfig.KEY],
+        inject: [GATEWAY_CONFIG],
         useFactory: (config: GatewayConfig) => ({
           transport: Transport.KAFKA,
           options: {

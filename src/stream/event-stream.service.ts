@@ -2,40 +2,69 @@ import {
   Inject,
   Injectable,
   Logger,
-  ServiceUnavailableException,
   type BeforeApplicationShutdown,
   type MessageEvent,
+  type OnModuleDestroy,
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { Observable } from 'rxjs';
 import type { AuthUser } from '../auth/auth-user.js';
-import { gatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
-import { EventBusService } from '../event-bus/event-bus.service.js';
-import { MetricsService, type StreamCloseReason } from '../metrics/metrics.service.js';
-import { wasDroppedAsSlow } from './sse-writer.interceptor.js';
-import { StreamLimitException } from './stream-limit.exception.js';
+import { GatewayError } from '../common/gateway-error.js';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
+import { STREAM_HUB, type StreamHub } from '../event-bus/stream-hub.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { FrameCache } from './sse-frame.js';
+import {
+  StreamConnection,
+  type ConnectionOwner,
+  type StreamCloseReason,
+  type StreamSettings,
+} from './stream-connection.js';
+import { StreamLimits } from './stream-limits.js';
+import { TimerWheel } from './timer-wheel.js';
 import { selectTopics } from './topic-selection.js';
-import { UserStream } from './user-stream.js';
 
-/** When a client over a limit should try again: about when a stream turns over (reconnects). */
-const RETRY_AFTER_SECONDS = 30;
+/**
+ * Characters of events that may wait for a client that does not read. Past it, the connection is
+ * dropped; the client reconnects with its last id and loses nothing.
+ */
+export const SLOW_CLIENT_MAX_PENDING = 256 * 1024;
+const TIMER_RESOLUTION_MS = 250;
+const RATE_SWEEP_INTERVAL_MS = 60_000;
 
+/** Every open stream of the instance: opens them within the limits, and ends them at shutdown. */
 @Injectable()
-export class EventStreamService implements BeforeApplicationShutdown {
-  private readonly logger = new Logger(EventStreamService.name);
-  private readonly open = new Set<UserStream>();
-  private readonly perUser = new Map<string, number>();
+export class EventStreamService implements ConnectionOwner, BeforeApplicationShutdown, OnModuleDestroy {
+  readonly wheel = new TimerWheel(TIMER_RESOLUTION_MS);
+  readonly frames = new FrameCache();
+  readonly settings: StreamSettings;
+  private readonly logger = new Logger('Streams');
+  private readonly connections = new Set<StreamConnection>();
+  private readonly limits: StreamLimits;
+  private readonly sweeper: NodeJS.Timeout;
   private draining = false;
 
   constructor(
-    @Inject(gatewayConfig.KEY) private readonly config: GatewayConfig,
-    private readonly bus: EventBusService,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(STREAM_HUB) readonly hub: StreamHub,
     private readonly metrics: MetricsService,
-  ) {}
+  ) {
+    const { stream, kafka } = config;
+    this.settings = {
+      configuredTopics: kafka.topics,
+      heartbeatMs: stream.heartbeatMs,
+      retryMs: stream.retryMs,
+      maxLifetimeMs: stream.maxLifetimeMs,
+      slowClientMaxPending: SLOW_CLIENT_MAX_PENDING,
+      logEndRefreshMs: kafka.metadataRefreshMs,
+    };
+    this.limits = new StreamLimits(stream);
+    this.sweeper = setInterval(() => this.limits.sweep(), RATE_SWEEP_INTERVAL_MS).unref();
+  }
 
   get openStreams(): number {
-    return this.open.size;
+    return this.connections.size;
   }
 
   get isDraining(): boolean {
@@ -43,71 +72,70 @@ export class EventStreamService implements BeforeApplicationShutdown {
   }
 
   /**
-   * Checks the request, then returns the user's stream, resumed after `lastEventId` when given.
-   * Throws 400/403/429/503 before any stream starts. `response` tells a slow client's drop apart.
+   * The user's stream on the topics asked for, resumed after `lastEventId` when given. Every
+   * refusal (400, 403, 429, 503) is thrown here, before any stream starts.
    */
-  streamFor(
+  open(
     user: AuthUser,
     topicsQuery: unknown,
     lastEventId: string | undefined,
-    response?: ServerResponse,
+    response: ServerResponse,
+    requestId: string,
   ): Observable<MessageEvent> {
-    if (this.draining)
-      throw new ServiceUnavailableException('The gateway is shutting down; reconnect to another instance');
-    const topics = selectTopics(this.config.kafka.topics, user.topics, topicsQuery);
-    this.checkLimits(user.id);
+    if (this.draining) {
+      throw new GatewayError('shutting-down', 'The gateway is shutting down; reconnect to another instance');
+    }
+    if (!this.hub.available) {
+      throw new GatewayError(
+        'not-consuming',
+        'This instance cannot follow Kafka; reconnect to another instance',
+      );
+    }
+    const topics = this.hub.topicSet(selectTopics(this.config.kafka.topics, user.topics, topicsQuery));
+    this.limits.admit(user.id);
     return new Observable<MessageEvent>((observer) => {
-      const stream = new UserStream(observer, user, topics, this.bus, this.config);
-      const connectionId = randomUUID();
-      const openedAt = Date.now();
-      this.track(stream, user.id, +1);
-      const plan = stream.start(lastEventId);
+      const connection = new StreamConnection(this, user, topics, response, observer, randomUUID());
+      this.connections.add(connection);
+      this.limits.opened(user.id);
+      this.metrics.streamOpened();
+      const plan = connection.start(lastEventId);
       if (plan.kind === 'replay') this.metrics.replayed(plan.events.length);
       if (plan.kind === 'reset') this.metrics.resetSent(plan.reason);
-      this.logger.log({ msg: 'stream opened', user: user.id, connectionId, topics, resume: plan.kind });
-      return () => {
-        stream.stop();
-        this.track(stream, user.id, -1);
-        const reason: StreamCloseReason =
-          stream.endReason ?? (wasDroppedAsSlow(response) ? 'slow' : 'client');
-        this.metrics.streamClosed(reason);
-        this.logger.log({
-          msg: 'stream closed',
-          user: user.id,
-          connectionId,
-          topics,
-          durationMs: Date.now() - openedAt,
-          eventsSent: stream.eventsSent,
-          reason,
-        });
-      };
+      this.logger.log({
+        msg: 'stream opened',
+        requestId,
+        connectionId: connection.connectionId,
+        user: user.id,
+        topics: topics.topics,
+        resume: plan.kind,
+      });
+      return () => connection.released();
+    });
+  }
+
+  closed(connection: StreamConnection, reason: StreamCloseReason): void {
+    if (!this.connections.delete(connection)) return;
+    this.limits.closed(connection.userId);
+    this.metrics.streamClosed(reason);
+    this.logger.log({
+      msg: 'stream closed',
+      connectionId: connection.connectionId,
+      user: connection.userId,
+      topics: connection.topicSet.topics,
+      durationMs: Date.now() - connection.openedAt,
+      eventsSent: connection.eventsSent,
+      reason,
     });
   }
 
   /** Ends every stream with a resume point, so clients reconnect elsewhere and the server can close. */
   beforeApplicationShutdown(): void {
     this.draining = true;
-    for (const stream of [...this.open]) stream.end('shutdown');
+    for (const connection of [...this.connections]) connection.end('shutdown');
   }
 
-  private checkLimits(userId: string): void {
-    if (this.open.size >= this.config.stream.maxTotal) {
-      throw new StreamLimitException('This instance holds as many streams as it may', RETRY_AFTER_SECONDS);
-    }
-    if ((this.perUser.get(userId) ?? 0) >= this.config.stream.maxPerUser) {
-      throw new StreamLimitException('Too many open streams for this user', RETRY_AFTER_SECONDS);
-    }
-  }
-
-  private track(stream: UserStream, userId: string, change: 1 | -1): void {
-    const count = (this.perUser.get(userId) ?? 0) + change;
-    if (count > 0) this.perUser.set(userId, count);
-    else this.perUser.delete(userId);
-    if (change > 0) {
-      this.open.add(stream);
-      this.metrics.streamOpened();
-    } else {
-      this.open.delete(stream);
-    }
+  onModuleDestroy(): void {
+    this.wheel.stop();
+    clearInterval(this.sweeper);
   }
 }

@@ -1,14 +1,4 @@
-import {
-  Controller,
-  Headers,
-  Query,
-  Req,
-  Sse,
-  UseFilters,
-  UseGuards,
-  UseInterceptors,
-  type MessageEvent,
-} from '@nestjs/common';
+import { Controller, Headers, Query, Req, Sse, UseGuards, type MessageEvent } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -25,12 +15,11 @@ import {
 } from '@nestjs/swagger';
 import type { Request } from 'express';
 import type { Observable } from 'rxjs';
-import type { AuthUser as User } from '../auth/auth-user.js';
-import { AuthUser } from '../auth/auth-user.decorator.js';
+import type { AuthUser } from '../auth/auth-user.js';
+import { CurrentUser } from '../auth/current-user.decorator.js';
 import { StreamAuthGuard } from '../auth/stream-auth.guard.js';
+import { requestIdOf } from '../logging/logger.options.js';
 import { EventStreamService } from './event-stream.service.js';
-import { SseWriterInterceptor } from './sse-writer.interceptor.js';
-import { StreamLimitFilter } from './stream-limit.exception.js';
 
 @ApiTags('events')
 @Controller('events')
@@ -42,7 +31,6 @@ export class EventsController {
    * resumed after `Last-Event-ID` (sent by EventSource on reconnect) or `?lastEventId=`.
    */
   @Sse()
-  @UseInterceptors(SseWriterInterceptor)
   @ApiOperation({
     summary: 'The signed-in user’s event stream (text/event-stream)',
     description: 'See the description above for the event, id, checkpoint and reset contract.',
@@ -65,22 +53,23 @@ export class EventsController {
   @ApiBadRequestResponse({ description: 'Unknown topic' })
   @ApiUnauthorizedResponse({ description: 'Missing, invalid or expired credentials' })
   @ApiForbiddenResponse({ description: 'A topic outside the token’s topics claim' })
-  @ApiTooManyRequestsResponse({ description: 'Too many open streams (Retry-After)' })
-  @ApiServiceUnavailableResponse({ description: 'The instance is shutting down' })
+  @ApiTooManyRequestsResponse({ description: 'Too many open streams, or opened too fast (Retry-After)' })
+  @ApiServiceUnavailableResponse({ description: 'The instance is shutting down or cannot follow Kafka' })
   @UseGuards(StreamAuthGuard)
-  @UseFilters(StreamLimitFilter)
   stream(
-    @AuthUser() user: User,
+    @CurrentUser() user: AuthUser,
     @Req() request: Request,
     @Query('topics') topics: unknown,
     @Query('lastEventId') lastEventIdQuery: unknown,
     @Headers('last-event-id') lastEventIdHeader: string | undefined,
   ): Observable<MessageEvent> {
-    return this.streams.streamFor(
+    // The stream's connection writes its frames to the response itself (see StreamConnection).
+    return this.streams.open(
       user,
       topics,
       lastEventId(lastEventIdHeader, lastEventIdQuery),
-      request.res,
+      request.res!,
+      requestIdOf(request),
     );
   }
 }
@@ -88,9 +77,6 @@ export class EventsController {
 /** The header wins: EventSource sends it on every reconnect to the same URL, query and all. */
 function lastEventId(header: string | undefined, query: unknown): string | undefined {
   if (header !== undefined && header !== '') return header;
-  return typeof query === 'string' && query !== ''
-    ? query
-    : Array.isArray(query)
-      ? String(query.at(-1))
-      : undefined;
+  if (typeof query === 'string' && query !== '') return query;
+  return Array.isArray(query) ? String(query.at(-1)) : undefined;
 }

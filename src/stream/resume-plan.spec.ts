@@ -1,44 +1,26 @@
-import { parseGatewayConfig } from '../config/gateway.config.js';
-import { EventBusService } from '../event-bus/event-bus.service.js';
-import type { MutableCursor } from '../event-bus/event-id.js';
-import type { Audience, GatewayEvent } from '../event-bus/gateway-event.js';
+import type { EventBusService } from '../event-bus/event-bus.service.js';
+import { alice, everyone, eventOf, newBus, positionOf, publish } from '../testing/fixtures.js';
 import { planResume, RESET_MESSAGES, type ResumePlan } from './resume-plan.js';
 
 const CONFIGURED = ['orders', 'chat', 'alerts'];
-const TOPICS = ['chat', 'orders'];
-
-function cursor(entries: Record<string, Array<[number, bigint]>>): MutableCursor {
-  return new Map(Object.entries(entries).map(([topic, offsets]) => [topic, new Map(offsets)]));
-}
-
-function event(topic: string, partition: number, offset: bigint, audience: Audience): GatewayEvent {
-  return { topic, partition, offset, audience, timestamp: Date.now(), type: 'changed', data: '{}' };
-}
 
 describe(planResume.name, () => {
   let bus: EventBusService;
 
-  const plan = (lastEventId: string | undefined, topics: readonly string[] = TOPICS): ResumePlan =>
-    planResume(lastEventId, 'alice', topics, CONFIGURED, bus);
+  const plan = (lastEventId: string | undefined, topics: string[] = ['chat', 'orders']): ResumePlan =>
+    planResume(lastEventId, 'alice', bus.topicSet(topics), CONFIGURED, bus);
+  const cursor = (entries: Array<[string, number, number]>, topics: string[]) =>
+    positionOf(entries, topics).format(topics);
 
   beforeEach(() => {
-    bus = new EventBusService(
-      parseGatewayConfig({
-        KAFKA_BROKERS: 'k:9092',
-        JWT_SECRET: 'x'.repeat(32),
-        KAFKA_TOPICS: CONFIGURED.join(','),
-      }),
-    );
-    bus.startAt('orders', 0, 0n);
-    bus.startAt('orders', 1, 0n);
-    bus.startAt('chat', 0, 0n);
+    ({ bus } = newBus());
   });
 
   it('should go live without a last event id', () => {
     expect(plan(undefined)).toEqual<ResumePlan>({ kind: 'live' });
   });
 
-  it.each(['', 'garbage', 'orders:-1', 'orders:1,orders:2', 'orders/0/1;'])(
+  it.each(['', 'garbage', 'orders:-1', 'orders:1,orders:2', 'orders/0/1;', 'orders=AQ+I'])(
     'should reset a malformed id %p',
     (id) => {
       expect(plan(id)).toEqual<ResumePlan>({ kind: 'reset', reason: 'malformed-id' });
@@ -49,73 +31,80 @@ describe(planResume.name, () => {
     expect(plan('orders:0,payments:3')).toEqual<ResumePlan>({ kind: 'reset', reason: 'unknown-position' });
   });
 
-  it('should reset an id naming a partition the bus has no position for', () => {
-    expect(plan('orders:0.0.5')).toEqual<ResumePlan>({ kind: 'reset', reason: 'unknown-position' });
+  it('should reset an id naming a partition the instance has no position for', () => {
+    expect(plan(cursor([['orders', 5, 0]], ['orders']))).toEqual<ResumePlan>({
+      kind: 'reset',
+      reason: 'unknown-position',
+    });
   });
 
-  it('should reset an id naming a configured topic the bus never started', () => {
+  it('should reset an id naming a configured topic the instance never started', () => {
     expect(plan('alerts:0', ['alerts'])).toEqual<ResumePlan>({ kind: 'reset', reason: 'unknown-position' });
   });
 
   it("should ignore a configured topic that is not among this stream's topics", () => {
-    expect(plan('alerts:5,orders:0')).toEqual<ResumePlan>({
-      kind: 'replay',
-      events: [],
-      from: cursor({ orders: [[0, 0n]] }),
-    });
+    const result = plan('alerts:5,orders:0');
+
+    expect(result.kind).toBe('replay');
+    expect(result.kind === 'replay' && [...result.from.entries()]).toEqual([['orders', 0, 0]]);
   });
 
-  it('should replay the missed events of the user from the cursor of an event id', () => {
-    const first = event('orders', 0, 0n, { kind: 'user', userId: 'alice' });
-    const missedBroadcast = event('chat', 0, 0n, { kind: 'broadcast' });
-    const missed = event('orders', 1, 0n, { kind: 'users', userIds: ['bob', 'alice'] });
-    for (const published of [
-      first,
+  it('should replay what the user missed from the cursor of an event id, in processing order', () => {
+    const missedBroadcast = eventOf('chat', 0, 0, everyone);
+    const missed = eventOf('orders', 1, 0, { kind: 'users', userIds: ['bob', 'alice'] });
+    publish(
+      bus,
+      eventOf('orders', 0, 0, alice),
       missedBroadcast,
-      event('orders', 0, 1n, { kind: 'user', userId: 'bob' }),
-    ]) {
-      bus.publish(published);
-    }
-    bus.publish(missed);
+      eventOf('orders', 0, 1, { kind: 'user', userId: 'bob' }),
+      missed,
+    );
+    const id = `orders/0/0;${cursor(
+      [
+        ['chat', 0, 0],
+        ['orders', 0, 1],
+        ['orders', 1, 0],
+      ],
+      ['chat', 'orders'],
+    )}`;
 
-    expect(plan('orders/0/0;chat:0,orders:1.0')).toEqual<ResumePlan>({
-      kind: 'replay',
-      events: [missedBroadcast, missed],
-      from: cursor({
-        chat: [[0, 0n]],
-        orders: [
-          [0, 1n],
-          [1, 0n],
-        ],
-      }),
-    });
+    const result = plan(id);
+
+    expect(result.kind === 'replay' && result.events).toEqual([missedBroadcast, missed]);
   });
 
-  it('should keep only the partitions the id names in from', () => {
-    const onOne = event('orders', 1, 0n, { kind: 'user', userId: 'alice' });
-    bus.publish(event('orders', 0, 0n, { kind: 'user', userId: 'alice' }));
-    bus.publish(onOne);
+  it('should read ids of the first, decimal format', () => {
+    const missed = eventOf('orders', 1, 0, alice);
+    publish(bus, eventOf('orders', 0, 0, alice), missed);
 
-    expect(plan('orders:.0')).toEqual<ResumePlan>({
-      kind: 'replay',
-      events: [onOne],
-      from: cursor({ orders: [[1, 0n]] }),
-    });
+    const result = plan('orders:1.0');
+
+    expect(result.kind === 'replay' && result.events).toEqual([missed]);
   });
 
   it('should replay nothing for a topic named without partitions', () => {
-    bus.publish(event('orders', 0, 0n, { kind: 'user', userId: 'alice' }));
+    publish(bus, eventOf('orders', 0, 0, alice));
 
-    expect(plan('orders:')).toEqual<ResumePlan>({ kind: 'replay', events: [], from: cursor({ orders: [] }) });
+    const result = plan('orders:');
+
+    expect(result.kind === 'replay' && result.events).toEqual([]);
   });
 
   it('should reset when the events after the id are no longer kept', () => {
-    bus.startAt('chat', 1, 100n);
+    bus.startPartition('chat', 1, 100);
 
-    expect(plan('chat:0.50')).toEqual<ResumePlan>({ kind: 'reset', reason: 'too-old' });
+    expect(plan(cursor([['chat', 1, 50]], ['chat']))).toEqual<ResumePlan>({
+      kind: 'reset',
+      reason: 'too-old',
+    });
   });
 
   it('should have a message for every reset reason', () => {
-    expect(Object.keys(RESET_MESSAGES).sort()).toEqual(['malformed-id', 'too-old', 'unknown-position']);
+    expect(Object.keys(RESET_MESSAGES).sort()).toEqual([
+      'log-changed',
+      'malformed-id',
+      'too-old',
+      'unknown-position',
+    ]);
   });
 });

@@ -1,21 +1,24 @@
-import { parseCursor, type MutableCursor } from '../event-bus/event-id.js';
-import type { EventBusService } from '../event-bus/event-bus.service.js';
 import type { GatewayEvent } from '../event-bus/gateway-event.js';
+import { LogPosition } from '../event-bus/log-position.js';
+import type { StreamHub, TopicSet } from '../event-bus/stream-hub.js';
 
-export type ResetReason = 'malformed-id' | 'unknown-position' | 'too-old';
+export type ResetReason = 'malformed-id' | 'unknown-position' | 'too-old' | 'log-changed';
 
 export type ResumePlan =
   /** No id: the stream starts at this instance's current position. */
   | { readonly kind: 'live' }
   /** Replay `events`, then go live; `from` is where the client stood, per partition it knew. */
-  | { readonly kind: 'replay'; readonly events: GatewayEvent[]; readonly from: MutableCursor }
-  /** The id cannot be served completely: tell the client to refetch its state, then go live. */
+  | { readonly kind: 'replay'; readonly events: readonly GatewayEvent[]; readonly from: LogPosition }
+  /** The id cannot be served completely: the client refetches its state, the stream goes live. */
   | { readonly kind: 'reset'; readonly reason: ResetReason };
 
 export const RESET_MESSAGES: Record<ResetReason, string> = {
   'malformed-id': 'The last event id is not one this gateway issued',
-  'unknown-position': 'The last event id names topics or partitions this gateway does not know',
+  'unknown-position':
+    'The last event id names topics, partitions or offsets this gateway does not know; refetch your state',
   'too-old': 'Some events after the last event id are no longer kept; refetch your state',
+  'log-changed':
+    'The Kafka log changed under the gateway (a topic recreated, records removed, a failover); refetch your state',
 };
 
 /**
@@ -25,24 +28,21 @@ export const RESET_MESSAGES: Record<ResetReason, string> = {
 export function planResume(
   lastEventId: string | undefined,
   userId: string,
-  topics: readonly string[],
+  topics: TopicSet,
   configuredTopics: readonly string[],
-  bus: EventBusService,
+  hub: StreamHub,
 ): ResumePlan {
   if (lastEventId === undefined) return { kind: 'live' };
-  const cursor = parseCursor(lastEventId);
+  const cursor = LogPosition.parse(lastEventId);
   if (!cursor) return { kind: 'reset', reason: 'malformed-id' };
-  const from: MutableCursor = new Map();
-  for (const [topic, offsets] of cursor) {
+  for (const topic of cursor.topics()) {
     if (!configuredTopics.includes(topic)) return { kind: 'reset', reason: 'unknown-position' };
-    if (!topics.includes(topic)) continue;
-    for (const partition of offsets.keys()) {
-      if (bus.nextOffset(topic, partition) === undefined)
-        return { kind: 'reset', reason: 'unknown-position' };
-    }
-    from.set(topic, offsets);
   }
-  const replay = bus.replay(userId, new Set(topics), from);
+  const from = cursor.snapshot(topics.topics.filter((topic) => cursor.hasTopic(topic)));
+  for (const [topic, partition] of from.entries()) {
+    if (!hub.knows(topic, partition)) return { kind: 'reset', reason: 'unknown-position' };
+  }
+  const replay = hub.replay(userId, topics, from);
   return replay.ok
     ? { kind: 'replay', events: replay.events, from }
     : { kind: 'reset', reason: replay.reason };

@@ -1,4 +1,5 @@
 import type { MessageEvent } from '@nestjs/common';
+import type { GatewayEvent } from '../event-bus/gateway-event.js';
 
 const LINE_BREAK = /\r\n|\r|\n/;
 const CR_LF = /[\r\n]/g;
@@ -19,6 +20,22 @@ export function formatFrame(message: MessageEvent): string {
   return `${frame}\n`;
 }
 
+/**
+ * The frame of an event. Its type was checked to hold no line break, its data is JSON text
+ * (which escapes them) and its id is made of topic names and base64url, so no field needs
+ * escaping: this runs once per delivery.
+ */
+export function eventFrame(event: GatewayEvent, id: string): string {
+  return `event: ${event.type}\nid: ${id}\ndata: ${event.data}\n\n`;
+}
+
+/** A resume point without an event (see the README's `checkpoint`). */
+export function checkpointFrame(id: string, options: { comment?: string; retryMs?: number } = {}): string {
+  const retry = options.retryMs === undefined ? '' : `retry: ${options.retryMs}\n`;
+  const comment = options.comment === undefined ? '' : prefixLines(options.comment, ': ');
+  return `event: checkpoint\nid: ${id}\n${retry}${comment}data: \n\n`;
+}
+
 function prefixLines(text: string, prefix: string): string {
   if (!LINE_BREAK.test(text)) return `${prefix}${text}\n`;
   return text
@@ -28,25 +45,20 @@ function prefixLines(text: string, prefix: string): string {
 }
 
 /**
- * Formats `message`, reusing the previous frame when it is the same message: a broadcast hands the
- * same type, id and data text to every stream of a topic set in a row, so it is formatted once.
+ * The last frames formatted, by id, for the event being delivered: a broadcast hands the same
+ * event and id to every stream of a topic set, so each distinct frame is built once.
  */
-export function frameOf(message: MessageEvent): string {
-  const { type, id, data } = message;
-  if (
-    last !== undefined &&
-    last.data === data &&
-    last.id === id &&
-    last.type === type &&
-    message.comment === undefined &&
-    message.retry === undefined &&
-    typeof data === 'string'
-  ) {
-    return last.frame;
-  }
-  const frame = formatFrame(message);
-  last = message.comment === undefined && message.retry === undefined ? { type, id, data, frame } : undefined;
-  return frame;
-}
+export class FrameCache {
+  private event: GatewayEvent | undefined;
+  private readonly frames = new Map<string, string>();
 
-let last: { type: string | undefined; id: string | undefined; data: unknown; frame: string } | undefined;
+  frameOf(event: GatewayEvent, id: string): string {
+    if (event !== this.event) {
+      this.event = event;
+      this.frames.clear();
+    }
+    let frame = this.frames.get(id);
+    if (frame === undefined) this.frames.set(id, (frame = eventFrame(event, id)));
+    return frame;
+  }
+}

@@ -1,29 +1,28 @@
-import { BadRequestException, ForbiddenException, HttpException } from '@nestjs/common';
+import { GatewayError } from '../common/gateway-error.js';
 import { selectTopics } from './topic-selection.js';
 
 const CONFIGURED = ['orders', 'chat', 'alerts'];
 
-function errorOf(select: () => unknown): HttpException {
+function errorOf(select: () => unknown): GatewayError {
   try {
     select();
   } catch (err) {
-    if (err instanceof HttpException) return err;
+    if (err instanceof GatewayError) return err;
     throw err;
   }
-  throw new Error('expected an HttpException');
+  throw new Error('expected a GatewayError');
 }
 
 function expectBadRequest(select: () => unknown, message: string): void {
   const error = errorOf(select);
-  expect(error).toBeInstanceOf(BadRequestException);
-  expect(error.getStatus()).toBe(400);
+  expect(error.status).toBe(400);
   expect(error.message).toBe(message);
 }
 
 function expectForbidden(select: () => unknown, message: string): void {
   const error = errorOf(select);
-  expect(error).toBeInstanceOf(ForbiddenException);
-  expect(error.getStatus()).toBe(403);
+  expect(error.code).toBe('topic-forbidden');
+  expect(error.status).toBe(403);
   expect(error.message).toBe(message);
 }
 

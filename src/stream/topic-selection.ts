@@ -1,4 +1,4 @@
-import { BadRequestException, ForbiddenException } from '@nestjs/common';
+import { GatewayError } from '../common/gateway-error.js';
 
 const MAX_TOPICS_PARAM_LENGTH = 4096;
 
@@ -15,14 +15,16 @@ export function selectTopics(
   const readable = allowed === undefined ? configured : configured.filter((topic) => allowed.includes(topic));
   const requested = requestedTopics(query);
   if (requested === undefined) {
-    if (readable.length === 0) throw new ForbiddenException('This token may read none of the topics');
+    if (readable.length === 0)
+      throw new GatewayError('topic-forbidden', 'This token may read none of the topics');
     return [...readable].sort();
   }
   const unknown = requested.filter((topic) => !configured.includes(topic));
-  if (unknown.length > 0) throw new BadRequestException(`Unknown topic(s): ${unknown.map(quote).join(', ')}`);
+  if (unknown.length > 0)
+    throw new GatewayError('unknown-topic', `Unknown topic(s): ${unknown.map(quote).join(', ')}`);
   const forbidden = requested.filter((topic) => !readable.includes(topic));
   if (forbidden.length > 0)
-    throw new ForbiddenException(`Not allowed to read topic(s): ${forbidden.join(', ')}`);
+    throw new GatewayError('topic-forbidden', `Not allowed to read topic(s): ${forbidden.join(', ')}`);
   return requested.sort();
 }
 
@@ -30,10 +32,10 @@ function requestedTopics(query: unknown): string[] | undefined {
   if (query === undefined) return undefined;
   const parts = Array.isArray(query) ? query : [query];
   if (!parts.every((part): part is string => typeof part === 'string')) {
-    throw new BadRequestException('topics must be a comma-separated list of topic names');
+    throw new GatewayError('bad-request', 'topics must be a comma-separated list of topic names');
   }
   const text = parts.join(',');
-  if (text.length > MAX_TOPICS_PARAM_LENGTH) throw new BadRequestException('topics is too long');
+  if (text.length > MAX_TOPICS_PARAM_LENGTH) throw new GatewayError('bad-request', 'topics is too long');
   const topics = [...new Set(text.split(',').map((topic) => topic.trim()))].filter((topic) => topic !== '');
   return topics.length === 0 ? undefined : topics;
 }

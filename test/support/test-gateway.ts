@@ -3,9 +3,9 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { Test } from '@nestjs/testing';
 import { AppModule } from '../../src/app.module.js';
+import { parseGatewayConfig } from '../../src/config/gateway.config.js';
 import { EventBusService } from '../../src/event-bus/event-bus.service.js';
 import { startGateway } from '../../src/gateway.js';
-import { InboundRecordService } from '../../src/kafka/inbound-record.service.js';
 import { MetricsService } from '../../src/metrics/metrics.service.js';
 import { TEST_TOPICS } from './test-topics.mjs';
 import { TEST_AUDIENCE, TEST_ISSUER, TEST_JWT_SECRET } from './tokens.js';
@@ -15,7 +15,6 @@ export interface TestGateway {
   readonly app: INestApplication;
   readonly url: string;
   readonly bus: EventBusService;
-  readonly inbound: InboundRecordService;
   /** The sum of a metric's values whose labels include `labels`. */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   /** Cuts every open connection from the server side, as a proxy or a crash would. */
@@ -30,23 +29,22 @@ export const TEST_ENV: Record<string, string> = {
   JWT_ISSUER: TEST_ISSUER,
   AUTH_COOKIE_NAME: 'session',
   SSE_RETRY_MS: '200',
+  // Suites open streams far faster than a real client would; the limits suite checks the rates.
+  STREAM_OPENS_PER_SECOND: '1000000',
+  STREAM_OPENS_PER_USER_PER_MINUTE: '1000000',
   LOG_LEVEL: process.env.E2E_LOGS ? 'debug' : 'silent',
 };
 
 /**
- * The real AppModule on port 0, consuming from the suite's broker. `env` overrides configuration
- * for this gateway only; it is read when the module compiles.
+ * The real AppModule on port 0, consuming from the suite's broker. `env` overrides the test
+ * configuration for this gateway only, in the form of the environment variables.
  */
 export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
-  const saved = process.env;
-  process.env = { ...saved, ...TEST_ENV, ...env };
-  let app: INestApplication;
-  try {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    app = moduleRef.createNestApplication({ logger: process.env.E2E_LOGS ? undefined : false });
-  } finally {
-    process.env = saved;
-  }
+  const config = parseGatewayConfig({ KAFKA_BROKERS: process.env.KAFKA_BROKERS, ...TEST_ENV, ...env });
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config)] }).compile();
+  const app: INestApplication = moduleRef.createNestApplication({
+    logger: process.env.E2E_LOGS ? undefined : false,
+  });
   await startGateway(app);
   const sockets = new Set<Socket>();
   const server = app.getHttpServer() as Server;
@@ -67,7 +65,6 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     app,
     url,
     bus: app.get(EventBusService),
-    inbound: app.get(InboundRecordService),
     metric: async (name, labels = {}) => {
       const metric = await app.get(MetricsService).registry.getSingleMetric(name)?.get();
       if (!metric) throw new Error(`No metric ${name}`);

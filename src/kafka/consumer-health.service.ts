@@ -9,25 +9,30 @@ export interface Readiness {
 }
 
 /**
- * What readiness needs to know of the consumer: whether it is in its group, whether it still
- * fetches, and whether it has caught up with the log as it was at start-up (the replay buffer is
- * then warm).
+ * What the probes need to know of the consumer: whether it is in its group, whether it still
+ * fetches, whether it has caught up with the log as it was at start-up (the replay buffer is
+ * then warm), and whether it stopped: broken while it is being replaced, dead once that failed
+ * for too long (liveness then fails too, so the orchestrator replaces the process).
  */
 @Injectable()
-export class ConsumerStateService {
+export class ConsumerHealthService {
   /** `topic/partition` → the end offset at start-up, for partitions not caught up yet. */
-  private readonly behind = new Map<string, bigint>();
+  private readonly behind = new Map<string, number>();
   private joined = false;
   private lastFetchAt: number | undefined;
   private lostReason: string | undefined = 'not started';
+  private brokenReason: string | undefined;
+  private deadReason: string | undefined;
+  private readonly missingTopics = new Set<string>();
+  private readonly deathListeners: Array<(reason: string) => void> = [];
 
   /** Records where a partition's log ended at start-up; it is warm once processing gets there. */
-  expectEnd(topic: string, partition: number, start: bigint, end: bigint): void {
+  expectEnd(topic: string, partition: number, start: number, end: number): void {
     if (start < end) this.behind.set(`${topic}/${partition}`, end);
   }
 
   /** Processing of a partition reached `next` (the next offset to process). */
-  reached(topic: string, partition: number, next: bigint): void {
+  reached(topic: string, partition: number, next: number): void {
     if (this.behind.size === 0) return;
     const key = `${topic}/${partition}`;
     const end = this.behind.get(key);
@@ -37,11 +42,34 @@ export class ConsumerStateService {
   joinedGroup(): void {
     this.joined = true;
     this.lostReason = undefined;
+    this.brokenReason = undefined;
   }
 
   lost(reason: string): void {
     this.joined = false;
     this.lostReason = reason;
+  }
+
+  /** The consumer stopped and is being replaced: not ready until a new one is in its group. */
+  broken(reason: string): void {
+    this.lost(`stopped: ${reason}`);
+    this.brokenReason = reason;
+  }
+
+  /** Replacing the consumer failed for too long: the process should be replaced. */
+  dead(reason: string): void {
+    if (this.deadReason !== undefined) return;
+    this.deadReason = reason;
+    for (const listener of this.deathListeners) listener(reason);
+  }
+
+  onDeath(listener: (reason: string) => void): void {
+    this.deathListeners.push(listener);
+  }
+
+  topicMissing(topic: string, missing: boolean): void {
+    if (missing) this.missingTopics.add(topic);
+    else this.missingTopics.delete(topic);
   }
 
   fetched(now = Date.now()): void {
@@ -50,6 +78,10 @@ export class ConsumerStateService {
 
   get warm(): boolean {
     return this.behind.size === 0;
+  }
+
+  get isBroken(): boolean {
+    return this.brokenReason !== undefined;
   }
 
   /** Partitions not caught up with the log as it was at start-up. */
@@ -64,6 +96,7 @@ export class ConsumerStateService {
     if (this.lastFetchAt === undefined || now - this.lastFetchAt > FETCH_STALE_MS) {
       problems.push(`no fetch from Kafka for over ${FETCH_STALE_MS / 1000} s`);
     }
+    for (const topic of this.missingTopics) problems.push(`topic ${topic} does not exist in Kafka`);
     return problems;
   }
 
@@ -71,5 +104,15 @@ export class ConsumerStateService {
     const reasons = this.kafkaProblems(now);
     if (!this.warm) reasons.push(`replay buffer warming up: ${this.behind.size} partition(s) behind`);
     return { ready: reasons.length === 0, reasons };
+  }
+
+  /** Live unless the consumer could not be replaced in time. */
+  liveness(): Readiness {
+    return this.deadReason === undefined
+      ? { ready: true, reasons: [] }
+      : {
+          ready: false,
+          reasons: [`the Kafka consumer stopped and could not be replaced: ${this.deadReason}`],
+        };
   }
 }

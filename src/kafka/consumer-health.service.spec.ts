@@ -1,12 +1,12 @@
-import { ConsumerStateService, FETCH_STALE_MS, type Readiness } from './consumer-state.service.js';
+import { ConsumerHealthService, FETCH_STALE_MS, type Readiness } from './consumer-health.service.js';
 
 const NOW = 1_700_000_000_000;
 const NOT_STARTED = 'Kafka consumer not in its group (not started)';
 const NO_FETCH = 'no fetch from Kafka for over 10 s';
 const warming = (behind: number): string => `replay buffer warming up: ${behind} partition(s) behind`;
 
-describe(ConsumerStateService.name, () => {
-  let sut: ConsumerStateService;
+describe(ConsumerHealthService.name, () => {
+  let sut: ConsumerHealthService;
 
   /** A consumer that is in its group and fetched just now: only warm-up can hold it back. */
   const connected = (): void => {
@@ -15,7 +15,7 @@ describe(ConsumerStateService.name, () => {
   };
 
   beforeEach(() => {
-    sut = new ConsumerStateService();
+    sut = new ConsumerHealthService();
   });
 
   describe('readiness', () => {
@@ -42,7 +42,7 @@ describe(ConsumerStateService.name, () => {
     });
 
     it('should name the three reasons in order when all apply', () => {
-      sut.expectEnd('orders', 0, 0n, 5n);
+      sut.expectEnd('orders', 0, 0, 5);
 
       expect(sut.readiness(NOW).reasons).toEqual([NOT_STARTED, NO_FETCH, warming(1)]);
     });
@@ -112,8 +112,8 @@ describe(ConsumerStateService.name, () => {
     });
 
     it('should be warm at once for a partition whose start is at or past its end', () => {
-      sut.expectEnd('orders', 0, 10n, 10n);
-      sut.expectEnd('orders', 1, 12n, 10n);
+      sut.expectEnd('orders', 0, 10, 10);
+      sut.expectEnd('orders', 1, 12, 10);
       connected();
 
       expect(sut.warm).toBe(true);
@@ -121,37 +121,37 @@ describe(ConsumerStateService.name, () => {
     });
 
     it('should count the partitions behind until processing reaches their end', () => {
-      sut.expectEnd('orders', 0, 0n, 10n);
-      sut.expectEnd('orders', 1, 5n, 7n);
+      sut.expectEnd('orders', 0, 0, 10);
+      sut.expectEnd('orders', 1, 5, 7);
       connected();
       expect(sut.readiness(NOW)).toEqual<Readiness>({ ready: false, reasons: [warming(2)] });
 
-      sut.reached('orders', 0, 9n);
+      sut.reached('orders', 0, 9);
       expect(sut.readiness(NOW).reasons).toEqual([warming(2)]);
 
-      sut.reached('orders', 0, 10n);
+      sut.reached('orders', 0, 10);
       expect(sut.readiness(NOW).reasons).toEqual([warming(1)]);
       expect(sut.warm).toBe(false);
 
-      sut.reached('orders', 1, 8n);
+      sut.reached('orders', 1, 8);
       expect(sut.warm).toBe(true);
       expect(sut.readiness(NOW)).toEqual<Readiness>({ ready: true, reasons: [] });
     });
 
     it('should keep topics and partitions apart', () => {
-      sut.expectEnd('orders', 0, 0n, 10n);
+      sut.expectEnd('orders', 0, 0, 10);
 
-      sut.reached('orders', 1, 10n);
-      sut.reached('chat', 0, 10n);
+      sut.reached('orders', 1, 10);
+      sut.reached('chat', 0, 10);
 
       expect(sut.warm).toBe(false);
     });
 
     it('should stay warm once warm', () => {
-      sut.expectEnd('orders', 0, 0n, 10n);
-      sut.reached('orders', 0, 10n);
+      sut.expectEnd('orders', 0, 0, 10);
+      sut.reached('orders', 0, 10);
 
-      sut.reached('orders', 0, 3n);
+      sut.reached('orders', 0, 3);
 
       expect(sut.warm).toBe(true);
     });

@@ -1,0 +1,131 @@
+import { CURSOR_TOPIC_SEPARATOR, LogPosition } from './log-position.js';
+
+/** What a fetched batch says about where the consumer reads, against where processing stands. */
+export interface FetchedAt {
+  /** The offset the consumer fetched from. */
+  readonly fetchedOffset: number;
+  /** The partition's log end offset, as the broker answered with the batch. */
+  readonly highWatermark: number;
+  /** The client reset its offset because it was out of range (see GatewayKafkaServer). */
+  readonly offsetReset: boolean;
+}
+
+/**
+ * For each topic-partition, the next offset this instance has not processed yet. Events reach
+ * subscribers in processing order, so this is also a resume point for every stream on this
+ * instance: everything before it that was addressed to a stream has been given to it. It also
+ * knows where each log ended at start-up (before that is history, not live) and the latest log
+ * end seen, and keeps each topic's cursor text until the topic moves.
+ */
+export class LogTracker {
+  private readonly next = LogPosition.empty();
+  private readonly liveFrom = LogPosition.empty();
+  /** Per topic and partition, the latest log end seen and when. */
+  private readonly logEnds = new Map<string, Array<{ end: number; seenAt: number } | undefined>>();
+  private readonly cursorTexts = new Map<string, string>();
+
+  nextOffset(topic: string, partition: number): number | undefined {
+    return this.next.get(topic, partition);
+  }
+
+  knows(topic: string, partition: number): boolean {
+    return this.next.get(topic, partition) !== undefined;
+  }
+
+  /** Sets where processing of a partition starts, unless it started already. */
+  startAt(topic: string, partition: number, offset: number, logEndAtStart?: number): void {
+    if (this.knows(topic, partition)) return;
+    this.set(topic, partition, offset);
+    if (logEndAtStart !== undefined) {
+      this.liveFrom.set(topic, partition, logEndAtStart);
+      this.sawLogEnd(topic, partition, logEndAtStart);
+    }
+  }
+
+  /** Marks a record processed. Returns false for a record processed before (a redelivery). */
+  advance(topic: string, partition: number, offset: number): boolean {
+    const next = this.next.get(topic, partition);
+    if (next !== undefined && offset < next) return false;
+    this.set(topic, partition, offset + 1);
+    return true;
+  }
+
+  /** Moves past records that carry no event (invalid ones, transaction markers). */
+  moveTo(topic: string, partition: number, next: number): void {
+    const current = this.next.get(topic, partition);
+    if (current === undefined || next > current) this.set(topic, partition, next);
+  }
+
+  /**
+   * Whether a fetched batch shows the log changed under the instance: the consumer jumped past
+   * records never processed (retention overtook it), or the log is now shorter than where
+   * processing stands (the topic was deleted and recreated, or another cluster took over).
+   */
+  isDiscontinuity(topic: string, partition: number, fetched: FetchedAt): boolean {
+    const next = this.next.get(topic, partition);
+    if (next === undefined || fetched.fetchedOffset === next) return false;
+    if (fetched.fetchedOffset > next) return true;
+    return fetched.offsetReset || fetched.highWatermark < next;
+  }
+
+  /** Processing of a partition starts over at `offset`, after a discontinuity. */
+  rebase(topic: string, partition: number, offset: number): void {
+    this.set(topic, partition, offset);
+    this.liveFrom.delete(topic, partition);
+  }
+
+  sawLogEnd(topic: string, partition: number, end: number, now = Date.now()): void {
+    let ends = this.logEnds.get(topic);
+    if (!ends) this.logEnds.set(topic, (ends = []));
+    ends[partition] = { end, seenAt: now };
+  }
+
+  /** The latest log end seen for a partition, and when (0: never). */
+  logEndOf(topic: string, partition: number): { end: number | undefined; seenAt: number } {
+    const seen = this.logEnds.get(topic)?.[partition];
+    return seen ? { ...seen } : { end: undefined, seenAt: 0 };
+  }
+
+  /** A copy of the positions of `topics`. */
+  snapshot(topics: readonly string[]): LogPosition {
+    return this.next.snapshot(topics);
+  }
+
+  /**
+   * Where a stream without a usable id starts: the current positions, except while the instance
+   * still reads the window's history after start-up; then at the log end as it was then, so
+   * history is not sent as if it were live.
+   */
+  liveStart(topics: readonly string[]): LogPosition {
+    return this.next.snapshot(topics).mergeMax(this.liveFrom);
+  }
+
+  /** Where the log ended at start-up, for a partition known then. */
+  liveFromOf(topic: string, partition: number): number | undefined {
+    return this.liveFrom.get(topic, partition);
+  }
+
+  /** The resume point of a stream on `topics`, as cursor text. */
+  cursorText(topics: readonly string[]): string {
+    if (topics.length === 1) return this.topicText(topics[0]!);
+    let text = '';
+    for (const topic of topics) {
+      text = text === '' ? this.topicText(topic) : text + CURSOR_TOPIC_SEPARATOR + this.topicText(topic);
+    }
+    return text;
+  }
+
+  private topicText(topic: string): string {
+    let text = this.cursorTexts.get(topic);
+    if (text === undefined) {
+      text = this.next.formatTopic(topic);
+      this.cursorTexts.set(topic, text);
+    }
+    return text;
+  }
+
+  private set(topic: string, partition: number, offset: number): void {
+    this.next.set(topic, partition, offset);
+    this.cursorTexts.delete(topic);
+  }
+}

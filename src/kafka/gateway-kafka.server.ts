@@ -1,0 +1,315 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ServerKafka, type MessageHandler } from '@nestjs/microservices';
+import { Kafka, type Admin, type Consumer, type EachBatchPayload } from 'kafkajs';
+import { isObservable, lastValueFrom } from 'rxjs';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
+import { EventBusService } from '../event-bus/event-bus.service.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { registerCompressionCodecs } from './compression-codecs.js';
+import { KAFKA_RECORD_BATCH, KafkaBatchContext, type ConsumedBatch } from './consumed-batch.js';
+import { ConsumerHealthService } from './consumer-health.service.js';
+import { instanceGroupId, kafkaClientConfig } from './kafka-client.config.js';
+
+/** How long a fetch waits for records; an idle consumer still fetches this often. */
+const FETCH_MAX_WAIT_MS = 1000;
+/** A consumer whose process died is out of its group after this long. */
+const SESSION_TIMEOUT_MS = 10_000;
+const FIRST_RETRY_MS = 250;
+const MAX_RETRY_MS = 5000;
+
+/** Errors of a broker that cannot be reached: every instance has them, so streams stay put. */
+const CONNECTIVITY_ERRORS = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+]);
+
+/**
+ * Nest's Kafka transport, reading batches. Records reach the handler bound to
+ * KAFKA_RECORD_BATCH by `@EventPattern` one batch at a time, handled in one synchronous pass,
+ * instead of one promise chain per record. Besides, it owns the consumer's life:
+ *
+ * - it starts consumption `REPLAY_WINDOW_MS` back (offsets by timestamp), so the replay store is
+ *   warm once it has caught up with the log as it was at start-up;
+ * - as the instance commits no offsets, on every group join it seeks each partition to where
+ *   processing stands; a partition it does not know (one added at run time) starts at its
+ *   beginning, so none of its records is lost;
+ * - a consumer that stops (a crash, lost authorisation, a record it cannot read) is replaced by a
+ *   new one in a new group at once: the broker would keep the old member for its session timeout.
+ *   Until then readiness fails and, unless Kafka is merely unreachable, streams are sent to other
+ *   instances. If no replacement joins within KAFKA_RECOVERY_TIMEOUT_MS, liveness fails;
+ * - it looks up every partition's log end every KAFKA_METADATA_REFRESH_MS, for partitions added
+ *   at run time, resumes that claim positions past the log, and readiness.
+ */
+@Injectable()
+export class GatewayKafkaServer extends ServerKafka {
+  private kafka: Kafka | undefined;
+  private admin: Admin | undefined;
+  private current: Consumer | undefined;
+  private batchHandler: MessageHandler | undefined;
+  /** Partitions whose fetch position kafkajs moved since their last batch (`topic/partition`). */
+  private readonly offsetResets = new Set<string>();
+  /** The configured topic names, so every event shares one string per topic. */
+  private readonly topicNames: Map<string, string>;
+  private brokenSince: number | undefined;
+  private replacing = false;
+  private closing = false;
+  private logWatch: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly bus: EventBusService,
+    private readonly health: ConsumerHealthService,
+    private readonly metrics: MetricsService,
+  ) {
+    super({ client: kafkaClientConfig(config.kafka), postfixId: '' });
+    this.topicNames = new Map(config.kafka.topics.map((topic) => [topic, topic]));
+  }
+
+  override async listen(callback: (err?: unknown) => void): Promise<void> {
+    try {
+      registerCompressionCodecs(this.config.kafka.maxDecompressedBytes);
+      const handler = this.getHandlerByPattern(KAFKA_RECORD_BATCH);
+      if (!handler) throw new Error(`No handler is bound to ${KAFKA_RECORD_BATCH}`);
+      this.batchHandler = handler;
+      this.kafka = new Kafka(
+        kafkaClientConfig(this.config.kafka, {
+          offsetReset: (topic, partition) => this.offsetResets.add(`${topic}/${partition}`),
+        }),
+      );
+      this.admin = this.kafka.admin({ retry: { retries: 1, initialRetryTime: 250 } });
+      await this.admin.connect();
+      await this.startFromWindow();
+      await this.startConsumer();
+      this.scheduleLogWatch();
+      callback();
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  override async close(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.logWatch);
+    this.wake?.();
+    await this.current?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+    this.current = undefined;
+  }
+
+  /** Registers every partition where the replay window starts, and where its log ends now. */
+  private async startFromWindow(): Promise<void> {
+    const admin = this.admin!;
+    const { topics } = this.config.kafka;
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((topic) => !existing.has(topic));
+    if (missing.length > 0) {
+      throw new Error(
+        `KAFKA_TOPICS names topics that do not exist in Kafka: ${missing.join(', ')}. Create them first.`,
+      );
+    }
+    const since = Date.now() - this.config.replay.windowMs;
+    for (const topic of topics) {
+      const [starts, ends] = await Promise.all([
+        admin.fetchTopicOffsetsByTimestamp(topic, since),
+        admin.fetchTopicOffsets(topic),
+      ]);
+      for (const { partition, offset } of starts) {
+        const start = Number(offset);
+        const end = Number(ends.find((candidate) => candidate.partition === partition)?.high ?? offset);
+        this.bus.startPartition(topic, partition, start, end);
+        this.health.expectEnd(topic, partition, start, end);
+      }
+    }
+  }
+
+  private async startConsumer(): Promise<void> {
+    const { kafka, retry } = { kafka: this.kafka!, retry: kafkaClientConfig(this.config.kafka).retry };
+    const consumer = kafka.consumer({
+      groupId: instanceGroupId(this.config.kafka.groupPrefix),
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
+      sessionTimeout: SESSION_TIMEOUT_MS,
+      metadataMaxAge: this.config.kafka.metadataRefreshMs,
+      // This transport replaces a stopped consumer itself, with a group of its own.
+      retry: { ...retry, restartOnFailure: () => Promise.resolve(false) },
+    });
+    this.current = consumer;
+    this.watch(consumer);
+    await consumer.connect();
+    // Known partitions are moved to where processing stands on join; others start at their beginning.
+    await consumer.subscribe({ topics: this.config.kafka.topics, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: true,
+      eachBatch: (payload) => this.onBatch(consumer, payload),
+    });
+  }
+
+  private watch(consumer: Consumer): void {
+    const { events } = consumer;
+    const mine = (): boolean => consumer === this.current && !this.closing;
+    consumer.on(events.GROUP_JOIN, ({ payload }) => {
+      if (!mine()) return;
+      for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+        for (const partition of partitions) {
+          const offset = this.bus.nextOffset(topic, partition);
+          if (offset !== undefined) consumer.seek({ topic, partition, offset: String(offset) });
+        }
+      }
+      this.brokenSince = undefined;
+      this.health.joinedGroup();
+      this.bus.feedRestored();
+    });
+    consumer.on(events.FETCH, () => mine() && this.health.fetched());
+    // A batch of only transaction markers moves no record through the handler, but still moves on.
+    consumer.on(events.END_BATCH_PROCESS, ({ payload }) => {
+      if (!mine()) return;
+      const next = Number(payload.lastOffset) + 1;
+      this.bus.advanceTo(payload.topic, payload.partition, next);
+      this.health.reached(payload.topic, payload.partition, next);
+      this.metrics.lag(payload.topic, payload.partition, Number(payload.offsetLag));
+    });
+    consumer.on(events.REBALANCING, () => mine() && this.health.lost('rebalancing'));
+    consumer.on(events.CRASH, ({ payload }) => this.stopped(consumer, payload.error));
+  }
+
+  private async onBatch(consumer: Consumer, payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    // A batch fetched before a rebalance's seek must not move positions backwards or forwards.
+    if (consumer !== this.current || !payload.isRunning() || payload.isStale()) return;
+    const where = `${batch.topic}/${batch.partition}`;
+    const consumed: ConsumedBatch = {
+      topic: this.topicNames.get(batch.topic) ?? batch.topic,
+      partition: batch.partition,
+      // kafkajs's Batch has it, its typings do not.
+      fetchedOffset: Number((batch as typeof batch & { fetchedOffset: string }).fetchedOffset),
+      highWatermark: Number(batch.highWatermark),
+      lastOffset: Number(batch.lastOffset()),
+      offsetReset: this.offsetResets.delete(where),
+      messages: batch.messages,
+    };
+    const context = new KafkaBatchContext([consumed, consumer]);
+    try {
+      await new Promise<void>((settle, fail) => {
+        // Nest's processing hooks (tracing) run around the handler as around any event's.
+        this.runWithProcessingHooks(context, async (runEndHook) => {
+          try {
+            const result: unknown = await this.batchHandler!(consumed, context);
+            if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+            settle();
+          } catch (err) {
+            fail(err instanceof Error ? err : new Error(String(err)));
+          } finally {
+            runEndHook();
+          }
+        });
+      });
+    } catch (err) {
+      // Never thrown back to kafkajs, which would fetch the same batch again, forever.
+      this.logger.error(`Skipped batch ${where} up to offset ${consumed.lastOffset}: ${describe(err)}`);
+      this.bus.advanceTo(consumed.topic, consumed.partition, consumed.lastOffset + 1);
+    }
+  }
+
+  /** The consumer stopped: readiness fails at once, and a new consumer takes over. */
+  private stopped(consumer: Consumer, error: Error): void {
+    if (consumer !== this.current || this.closing) return;
+    const reason = describe(error);
+    this.brokenSince ??= Date.now();
+    this.health.broken(reason);
+    // A broker out of reach is everyone's problem; anything else is this instance's.
+    if (!isConnectivityError(error)) this.bus.feedLost(reason);
+    this.logger.error(`The Kafka consumer stopped (${reason}); replacing it`);
+    this.checkRecoveryDeadline(reason);
+    void this.replaceConsumer(isConnectivityError(error) ? 'unreachable' : 'error');
+  }
+
+  private async replaceConsumer(cause: string): Promise<void> {
+    if (this.replacing) return;
+    this.replacing = true;
+    try {
+      for (let delay = FIRST_RETRY_MS; !this.closing; delay = Math.min(2 * delay, MAX_RETRY_MS)) {
+        await this.sleep(delay);
+        if (this.closing) return;
+        try {
+          const old = this.current;
+          this.current = undefined;
+          await old?.disconnect().catch(() => undefined);
+          await this.startConsumer();
+          this.metrics.consumerRestarted(cause);
+          return;
+        } catch (err) {
+          this.logger.warn(`Could not start a new Kafka consumer yet: ${describe(err)}`);
+          if (this.checkRecoveryDeadline(describe(err))) return;
+        }
+      }
+    } finally {
+      this.replacing = false;
+    }
+  }
+
+  /** Gives up once the consumer has been down for KAFKA_RECOVERY_TIMEOUT_MS; true then. */
+  private checkRecoveryDeadline(reason: string): boolean {
+    if (this.brokenSince === undefined) return false;
+    if (Date.now() - this.brokenSince <= this.config.kafka.recoveryTimeoutMs) return false;
+    this.health.dead(reason);
+    return true;
+  }
+
+  private scheduleLogWatch(): void {
+    this.logWatch = setTimeout(() => {
+      void this.refreshLogEnds().finally(() => {
+        if (!this.closing) this.scheduleLogWatch();
+      });
+    }, this.config.kafka.metadataRefreshMs);
+    this.logWatch.unref();
+  }
+
+  /** Every partition's log end now; a partition added at run time starts at its beginning. */
+  private async refreshLogEnds(): Promise<void> {
+    if (this.brokenSince !== undefined) this.checkRecoveryDeadline('no consumer joined its group');
+    for (const topic of this.config.kafka.topics) {
+      try {
+        const offsets = await this.admin!.fetchTopicOffsets(topic);
+        this.health.topicMissing(topic, false);
+        for (const { partition, low, high } of offsets) {
+          if (!this.bus.knows(topic, partition)) {
+            this.logger.log(`New partition ${topic}/${partition}: reading it from offset ${low}`);
+            this.bus.startPartition(topic, partition, Number(low));
+          }
+          this.bus.sawLogEnd(topic, partition, Number(high));
+        }
+      } catch (err) {
+        const missing = (err as { type?: unknown }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
+        this.health.topicMissing(topic, missing);
+        if (!missing) this.logger.debug(`Could not look up the log ends of ${topic}: ${describe(err)}`);
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((done) => {
+      const timer = setTimeout(done, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        done();
+      };
+    });
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+function isConnectivityError(err: unknown): boolean {
+  for (let cause = err as { name?: unknown; cause?: unknown } | undefined; cause;) {
+    if (typeof cause.name === 'string' && CONNECTIVITY_ERRORS.has(cause.name)) return true;
+    cause = cause.cause as typeof cause;
+  }
+  return false;
+}

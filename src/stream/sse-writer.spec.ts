@@ -1,0 +1,112 @@
+import { EventEmitter } from 'node:events';
+import { SseWriter, type SseSink } from './sse-writer.js';
+
+/** A response that records its writes and backs up when told to. */
+class FakeSink extends EventEmitter implements SseSink {
+  readonly writes: string[] = [];
+  writableLength = 0;
+  writableNeedDrain = false;
+
+  write(chunk: string): boolean {
+    this.writes.push(chunk);
+    if (this.writableNeedDrain) this.writableLength += chunk.length;
+    return !this.writableNeedDrain;
+  }
+
+  /** The client reads everything that waited. */
+  drain(): void {
+    this.writableNeedDrain = false;
+    this.writableLength = 0;
+    this.emit('drain');
+  }
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe(SseWriter.name, () => {
+  let sink: FakeSink;
+  let sut: SseWriter;
+
+  beforeEach(() => {
+    sink = new FakeSink();
+    sut = new SseWriter(sink, 100);
+  });
+
+  it('should write everything queued in one pass in one write, after it', async () => {
+    expect(sut.enqueue('a\n\n')).toBe(true);
+    expect(sut.enqueue('b\n\n')).toBe(true);
+    expect(sink.writes).toEqual([]);
+
+    await Promise.resolve();
+
+    expect(sink.writes).toEqual(['a\n\nb\n\n']);
+  });
+
+  it('should write at once when flushed', () => {
+    sut.enqueue('a\n\n');
+
+    sut.flush();
+    sut.flush();
+
+    expect(sink.writes).toEqual(['a\n\n']);
+  });
+
+  it('should take bursts of any size from a client that reads', () => {
+    for (let i = 0; i < 50; i++) expect(sut.enqueue('x'.repeat(20))).toBe(true);
+    sut.flush();
+
+    expect(sink.writes.join('')).toHaveLength(1000);
+  });
+
+  it('should answer false, without queueing, once a backed-up client has too much waiting', () => {
+    sink.writableNeedDrain = true;
+    sink.writableLength = 60;
+
+    expect(sut.enqueue('x'.repeat(30))).toBe(true);
+    expect(sut.backlog).toBe(90);
+    expect(sut.enqueue('x'.repeat(20))).toBe(false);
+    expect(sut.backlog).toBe(90);
+  });
+
+  it('should go on once the client reads again', () => {
+    sink.writableNeedDrain = true;
+    sink.writableLength = 100;
+    expect(sut.enqueue('x')).toBe(false);
+
+    sink.drain();
+
+    expect(sut.enqueue('x')).toBe(true);
+  });
+
+  it('should call back at once when the socket takes more, and after drain when it is backed up', async () => {
+    const calls: string[] = [];
+    sut.enqueue('a');
+    sut.whenWritable(() => calls.push('free'));
+    expect(sink.writes).toEqual(['a']);
+    await turn();
+    expect(calls).toEqual(['free']);
+
+    sink.writableNeedDrain = true;
+    sut.whenWritable(() => calls.push('drained'));
+    await turn();
+    expect(calls).toEqual(['free']);
+    sink.drain();
+    expect(calls).toEqual(['free', 'drained']);
+  });
+
+  it('should write nothing more once closed, and stop waiting for drain', async () => {
+    sut.enqueue('a');
+    sink.writableNeedDrain = true;
+    const calls: string[] = [];
+    sut.whenWritable(() => calls.push('drained'));
+
+    sut.close();
+    sut.enqueue('b');
+    sink.drain();
+    await Promise.resolve();
+
+    expect(sink.writes).toEqual(['a']);
+    expect(calls).toEqual([]);
+    expect(sink.listenerCount('drain')).toBe(0);
+  });
+});

@@ -1,0 +1,80 @@
+/** What the writer needs of a response: Node's ServerResponse is one. */
+export interface SseSink {
+  write(chunk: string): boolean;
+  readonly writableLength: number;
+  readonly writableNeedDrain: boolean;
+  once(event: 'drain', listener: () => void): unknown;
+  removeListener(event: 'drain', listener: () => void): unknown;
+}
+
+/**
+ * One stream's frames, coalesced: everything queued in one synchronous pass (a batch from Kafka,
+ * a slice of a replay) goes out in one write, flushed by a microtask it schedules itself.
+ * A client that does not read is reported to the caller, never queued for without limit.
+ */
+export class SseWriter {
+  private pending = '';
+  private scheduled = false;
+  private closed = false;
+  private waitingForDrain: (() => void) | undefined;
+  private readonly flushLater = (): void => this.flush();
+
+  /**
+   * @param maxPending characters that may wait for a client whose socket is backed up; past
+   * them, enqueue answers false and the stream should be dropped (its client resumes).
+   */
+  constructor(
+    private readonly sink: SseSink,
+    private readonly maxPending: number,
+  ) {}
+
+  /** Characters queued here or in the socket, not yet taken by the client. */
+  get backlog(): number {
+    return this.pending.length + this.sink.writableLength;
+  }
+
+  /** Queues a frame. Returns false when the client does not read, without queueing it. */
+  enqueue(frame: string): boolean {
+    if (this.closed) return true;
+    // Only a socket that is backed up counts: a burst to a client that reads is written out.
+    if (this.sink.writableNeedDrain && this.backlog + frame.length > this.maxPending) return false;
+    this.pending += frame;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(this.flushLater);
+    }
+    return true;
+  }
+
+  /** Writes what is queued, now. */
+  flush(): void {
+    this.scheduled = false;
+    if (this.closed || this.pending === '') return;
+    const chunk = this.pending;
+    this.pending = '';
+    this.sink.write(chunk);
+  }
+
+  /** Calls `next` once the socket takes more: at once when it is not backed up. */
+  whenWritable(next: () => void): void {
+    this.flush();
+    if (this.closed) return;
+    if (!this.sink.writableNeedDrain) {
+      setImmediate(next);
+      return;
+    }
+    this.waitingForDrain = () => {
+      this.waitingForDrain = undefined;
+      next();
+    };
+    this.sink.once('drain', this.waitingForDrain);
+  }
+
+  /** Drops what is queued and writes nothing more. */
+  close(): void {
+    this.closed = true;
+    this.pending = '';
+    if (this.waitingForDrain) this.sink.removeListener('drain', this.waitingForDrain);
+    this.waitingForDrain = undefined;
+  }
+}

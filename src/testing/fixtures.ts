@@ -1,0 +1,74 @@
+import { parseGatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
+import { EventBusService } from '../event-bus/event-bus.service.js';
+import type { Audience, GatewayEvent } from '../event-bus/gateway-event.js';
+import { LogPosition } from '../event-bus/log-position.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+
+/** Shared fixtures of the unit specs: configuration, events, a bus. Not part of the build. */
+
+const BASE_ENV = {
+  KAFKA_BROKERS: 'kafka:9092',
+  KAFKA_TOPICS: 'orders,chat,alerts',
+  JWT_SECRET: 'x'.repeat(32),
+};
+
+/** The configuration of the specs, with `env` on top of the shared defaults. */
+export function testConfig(env: Record<string, string> = {}): GatewayConfig {
+  return parseGatewayConfig({ ...BASE_ENV, ...env });
+}
+
+export const alice: Audience = { kind: 'user', userId: 'alice' };
+export const bob: Audience = { kind: 'user', userId: 'bob' };
+export const everyone: Audience = { kind: 'broadcast' };
+
+export function eventOf(topic: string, partition: number, offset: number, audience: Audience): GatewayEvent {
+  return {
+    topic,
+    partition,
+    offset,
+    audience,
+    timestamp: Date.now(),
+    type: 'changed',
+    data: `{"n":${offset}}`,
+  };
+}
+
+export function positionOf(entries: Array<[string, number, number]>, topics: string[] = []): LogPosition {
+  const position = LogPosition.empty();
+  for (const topic of topics) position.addTopic(topic);
+  for (const [topic, partition, offset] of entries) position.set(topic, partition, offset);
+  return position;
+}
+
+/** A bus on the test configuration, with every partition of `partitions` started at offset 0. */
+export function newBus(
+  partitions: Array<[string, number]> = [
+    ['orders', 0],
+    ['orders', 1],
+    ['chat', 0],
+  ],
+  config = testConfig(),
+): { bus: EventBusService; metrics: MetricsService } {
+  const metrics = new MetricsService();
+  const bus = new EventBusService(config, metrics);
+  for (const [topic, partition] of partitions) bus.startPartition(topic, partition, 0, 0);
+  return { bus, metrics };
+}
+
+/** Hands events to the bus as Kafka would: one batch per event, fetched where processing stands. */
+export function publish(bus: EventBusService, ...events: GatewayEvent[]): number {
+  let delivered = 0;
+  for (const event of events) {
+    const fetchedOffset = bus.nextOffset(event.topic, event.partition) ?? event.offset;
+    delivered += bus.dispatch({
+      topic: event.topic,
+      partition: event.partition,
+      fetchedOffset: Math.min(fetchedOffset, event.offset),
+      highWatermark: event.offset + 1,
+      offsetReset: false,
+      next: event.offset + 1,
+      events: [event],
+    });
+  }
+  return delivered;
+}
