@@ -20,7 +20,7 @@ const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cacheDir = join(projectRoot, '.cache', 'kafka');
 
 /** @param {string} version */
-function classpathFor(version) {
+export function classpathFor(version = KAFKA_VERSION) {
   const cached = join(cacheDir, `kafka-${version}.classpath`);
   if (existsSync(cached)) {
     const classpath = readFileSync(cached, 'utf8').trim();

@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   // A consumer that could not be replaced in time: streams end with a resume point, then the
   // process exits non-zero so that its orchestrator starts another.
   app.get(ConsumerHealthService).onDeath((reason) => {
-    logger.error(`Exiting: ${reason}`);
+    logger.error(`The Kafka consumer stopped and could not be replaced (${reason}); exiting`);
     exitWithin(1);
     void app.close().finally(() => process.exit(1));
   });

@@ -134,6 +134,50 @@ describe('Stream limits (e2e)', () => {
     });
   });
 
+  describe('STREAM_OPENS_PER_USER_PER_MINUTE=6, STREAM_OPENS_PER_SECOND=4', () => {
+    let gateway: TestGateway;
+
+    beforeAll(async () => {
+      gateway = await startTestGateway({ STREAM_OPENS_PER_USER_PER_MINUTE: '6', STREAM_OPENS_PER_SECOND: '4' });
+    });
+
+    afterAll(async () => {
+      await gateway.close();
+    });
+
+    /** Opens a stream and closes it at once; answers its status and Retry-After. */
+    async function openAndClose(sub: string): Promise<[number, string | null]> {
+      const answer = await probe(`${gateway.url}/events`, { headers: await bearer(sub) });
+      return [answer.status, answer.headers.get('retry-after')];
+    }
+
+    it('should refuse a user that opens streams too fast with 429 and Retry-After, and others not, then take it again', async () => {
+      const fast = user('fast');
+      const answers: Array<[number, string | null]> = [];
+      // The user's burst is 5; the instance's is 8, so only the user's own rate is met here.
+      for (let i = 0; i < 6; i++) answers.push(await openAndClose(fast));
+
+      expect(answers.map(([status]) => status)).toEqual([200, 200, 200, 200, 200, 429]);
+      expect(Number(answers[5]![1])).toBeGreaterThanOrEqual(1);
+      const refused = await probe(`${gateway.url}/events`, { headers: await bearer(fast) });
+      expect(refused.json).toEqual({ statusCode: 429, error: 'Too Many Requests', message: 'This user opens streams too fast' });
+      expect((await openAndClose(user('patient')))[0]).toBe(200);
+      const retryAfter = Number(answers[5]![1]);
+      await waitFor(async () => (await openAndClose(fast))[0] === 200, 'the user to be let in again', (retryAfter + 5) * 1000);
+    }, 30_000);
+
+    it('should spread a burst of opens on the instance over time instead of taking them all at once', async () => {
+      const statuses = await mapConcurrently(
+        Array.from({ length: 20 }, (_, i) => user(`storm-${i}`)),
+        20,
+        async (sub) => (await openAndClose(sub))[0],
+      );
+
+      expect(statuses.filter((status) => status === 200).length).toBeLessThanOrEqual(9);
+      expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(11);
+    });
+  });
+
   describe('a flood of opens and closes', () => {
     // Below the flood's concurrency, so that it meets both limits too.
     const STREAMS_MAX = 60;

@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { ensureTopics, splitList } from '../scripts/kafka-topics.mjs';
 import { createTestProducer, type TestProducer } from './support/kafka-producer.js';
+import { startProductionBuild } from './support/production-build.js';
 import { RawStream } from './support/sse-client.js';
 import { signToken } from './support/tokens.js';
 import { waitFor } from './support/wait-for.js';
@@ -13,42 +12,25 @@ import { waitFor } from './support/wait-for.js';
  * when it closes, and never a credential or a payload.
  */
 
-const MAIN = 'dist/main.js';
 const JWT_SECRET = `logs-secret-${randomUUID()}`;
 
 interface Gateway {
   readonly url: string;
   stdout(): string;
-  stderr(): string;
   /** SIGTERM, then everything it wrote. */
   stop(): Promise<{ stdout: string; stderr: string }>;
 }
 
-/** Runs the production build the way `npm start` does, with `env` only. */
 async function startBuild(env: Record<string, string>): Promise<Gateway> {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await waitFor(
-    () =>
-      /Listening on (http:\/\/[^\s,"]+)/.exec(stdout)?.[1] ??
-      (child.exitCode !== null ? 'exited' : undefined),
-    'the gateway to listen',
-    30_000,
-  );
-  if (url === 'exited') throw new Error(`the gateway exited:\n${stdout}\n${stderr}`);
+  const build = startProductionBuild(env);
+  const url = await build.listening();
   await waitFor(async () => (await fetch(`${url}/health/ready`)).status === 200, 'readiness', 30_000);
   return {
     url,
-    stdout: () => stdout,
-    stderr: () => stderr,
+    stdout: build.stdout,
     stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-      return { stdout, stderr };
+      await build.stop();
+      return { stdout: build.stdout(), stderr: build.stderr() };
     },
   };
 }
@@ -67,7 +49,6 @@ describe('Logs of the production build (e2e)', () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: npm test builds it first (npm run build)`);
     await ensureTopics(splitList(process.env.KAFKA_BROKERS), [deadLetterTopic], 1);
     producer = await createTestProducer();
     env = {

@@ -8,7 +8,8 @@ function documentedVariables(): Map<string, string> {
     readme.indexOf('## Configuration'),
     readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1),
   );
-  const rows = [...section.matchAll(/^\| `([A-Z0-9_]+)` \| ([^|]+) \|/gm)];
+  // Cells may be padded, as a Markdown formatter aligns them.
+  const rows = [...section.matchAll(/^\|\s*`([A-Z0-9_]+)`\s*\|\s*([^|]+?)\s*\|/gm)];
   return new Map(rows.map(([, name, value]) => [name!, value!.trim().replace(/^`(.*)`$/, '$1')]));
 }
 

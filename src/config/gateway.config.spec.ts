@@ -467,6 +467,20 @@ describe('parseGatewayConfig', () => {
     });
   });
 
+  describe('KAFKA_DEAD_LETTER_TOPIC', () => {
+    it('should refuse a consumed topic, which would copy invalid records back to the gateway forever', () => {
+      expect(
+        problemsOf({ ...BASE, KAFKA_TOPICS: 'orders, chat', KAFKA_DEAD_LETTER_TOPIC: 'chat' }),
+      ).toEqual([
+        'KAFKA_DEAD_LETTER_TOPIC: must not be one of KAFKA_TOPICS, or invalid records would be copied back to the gateway forever',
+      ]);
+    });
+
+    it('should refuse the default topic when KAFKA_TOPICS is left out', () => {
+      expect(problemsOf({ ...BASE, KAFKA_DEAD_LETTER_TOPIC: 'notifications' })).toHaveLength(1);
+    });
+  });
+
   describe('SASL', () => {
     it.each([
       { KAFKA_SASL_MECHANISM: 'plain' },

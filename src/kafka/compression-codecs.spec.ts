@@ -106,6 +106,23 @@ describe('compression codecs', () => {
       expect(() => decodeZstd(Buffer.from(ZSTD_BOMB, 'base64'), LIMIT)).toThrow();
     });
 
+    it('should take the window of a streaming producer (2 MiB, one raw block) under a smaller limit', () => {
+      const frame = Buffer.from([
+        0x28,
+        0xb5,
+        0x2f,
+        0xfd,
+        0x00,
+        0x58,
+        0x29,
+        0x00,
+        0x00,
+        ...Buffer.from('hello'),
+      ]);
+
+      expect(decodeZstd(frame, 64 * 1024).toString()).toBe('hello');
+    });
+
     it('should refuse a frame that declares more than the limit before decoding it', () => {
       expect(() => decodeZstd(Buffer.from(ZSTD_DECLARED, 'base64'), 100_000)).toThrow();
       expect(decodeZstd(Buffer.from(ZSTD_DECLARED, 'base64'), 200_000)).toHaveLength(200_000);

@@ -166,12 +166,17 @@ export const decodeLz4 = (input: Buffer, limit: number): Buffer => {
 };
 
 const ZSTD_MAGIC = 0xfd2fb528;
+/**
+ * The largest window a zstd frame may ask the decoder to allocate, whatever the output limit:
+ * the format's recommended maximum, which every producer's default stays within.
+ */
+const ZSTD_MAX_WINDOW = 8 * 1024 * 1024;
 const ZSTD_SKIPPABLE_MAGIC = 0x184d2a50;
 
 /**
  * Zstandard frames with fzstd, as a stream whose output is counted. Before any decoding, every
  * frame's header is read (blocks carry their sizes, so no decoding is needed to find the next
- * frame): a window or declared size past the limit would make the decoder allocate it.
+ * frame): the decoder allocates a frame's window, or its declared size when it has one.
  */
 export const decodeZstd = (input: Buffer, limit: number): Buffer => {
   checkZstdFrames(input, limit);
@@ -214,8 +219,8 @@ function checkZstdFrames(input: Buffer, limit: number): void {
     for (let i = 0; i < sizeBytes; i++) declared += input[cursor + i]! * 2 ** (8 * i);
     if (sizeBytes === 2) declared += 256;
     cursor += sizeBytes;
-    if (singleSegment) window = declared;
-    if (window > limit || declared > limit) throw new TooLarge();
+    if (declared > limit || (singleSegment === 0 && window > Math.max(limit, ZSTD_MAX_WINDOW)))
+      throw new TooLarge();
     for (let last = 0; !last;) {
       if (cursor + 3 > input.length) throw new Error('truncated zstd block');
       const header = input[cursor]! | (input[cursor + 1]! << 8) | (input[cursor + 2]! << 16);
