@@ -5,8 +5,8 @@
  *
  *   - GET /events with `Authorization: Bearer <HS256 JWT>` (verified with node:crypto, so the floor
  *     pays for authentication too) opens a stream for the token's `sub`;
- *   - a kafkajs consumer (own group, from the latest offset, `eachMessage` like Nest's transport)
- *     parses each record against the same contract (`type`, `data`, one of `userId`, `userIds`,
+ *   - a kafkajs consumer (own group, from the latest offset, `eachBatch` like the gateway's
+ *     transport) parses each record against the same contract (`type`, `data`, one of `userId`, `userIds`,
  *     `broadcast`), formats the SSE frame ONCE and writes it to the addressed response(s);
  *   - one timer sends a heartbeat comment to every stream every SSE_HEARTBEAT_MS;
  *   - a response with more than 256 KiB unwritten is dropped (the gateway's slow-client rule).
@@ -160,8 +160,8 @@ async function main() {
   await consumer.subscribe({ topics, fromBeginning: false });
   await consumer.run({
     autoCommit: false,
-    eachMessage: ({ topic, partition, message }) => {
-      route(topic, partition, message.offset, message.value);
+    eachBatch: ({ batch }) => {
+      for (const message of batch.messages) route(batch.topic, batch.partition, message.offset, message.value);
       return Promise.resolve();
     },
   });

@@ -625,6 +625,8 @@ async function runTarget(kind, shared) {
       SSE_HEARTBEAT_MS: String(params.heartbeatMs),
       SSE_MAX_LIFETIME_MS: String(24 * 3600_000),
       REPLAY_MAX_BYTES: String(params.replayMaxBytes),
+      // The load opens streams as fast as it can; the open rate limit is measured by the storm.
+      STREAM_OPENS_PER_SECOND: '1000000',
     },
     logFile: join(workDir, `${kind}.log`),
     startTimeoutMs: 90_000,

@@ -17,7 +17,8 @@ describe('Kafka broker restart (e2e)', () => {
   const sub = `outage-${randomUUID().slice(0, 8)}`;
   const numbers = () => stream!.events.map((event) => (event.data as { n: number }).n);
   const readiness = async () => (await fetch(`${gateway.url}/health/ready`)).status;
-  const send = (n: number) => producer.send('notifications', [{ type: 'notification', data: { n }, userId: sub }], 2);
+  const send = (n: number) =>
+    producer.send('notifications', [{ type: 'notification', data: { n }, userId: sub }], 2);
   /** Milliseconds from `since` until event `n` arrives. */
   const arrival = async (n: number, since: number) => {
     await waitFor(() => numbers().includes(n), `event ${n} after the outage`, 60_000);

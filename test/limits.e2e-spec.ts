@@ -138,7 +138,10 @@ describe('Stream limits (e2e)', () => {
     let gateway: TestGateway;
 
     beforeAll(async () => {
-      gateway = await startTestGateway({ STREAM_OPENS_PER_USER_PER_MINUTE: '6', STREAM_OPENS_PER_SECOND: '4' });
+      gateway = await startTestGateway({
+        STREAM_OPENS_PER_USER_PER_MINUTE: '6',
+        STREAM_OPENS_PER_SECOND: '4',
+      });
     });
 
     afterAll(async () => {
@@ -160,10 +163,18 @@ describe('Stream limits (e2e)', () => {
       expect(answers.map(([status]) => status)).toEqual([200, 200, 200, 200, 200, 429]);
       expect(Number(answers[5]![1])).toBeGreaterThanOrEqual(1);
       const refused = await probe(`${gateway.url}/events`, { headers: await bearer(fast) });
-      expect(refused.json).toEqual({ statusCode: 429, error: 'Too Many Requests', message: 'This user opens streams too fast' });
+      expect(refused.json).toEqual({
+        statusCode: 429,
+        error: 'Too Many Requests',
+        message: 'This user opens streams too fast',
+      });
       expect((await openAndClose(user('patient')))[0]).toBe(200);
       const retryAfter = Number(answers[5]![1]);
-      await waitFor(async () => (await openAndClose(fast))[0] === 200, 'the user to be let in again', (retryAfter + 5) * 1000);
+      await waitFor(
+        async () => (await openAndClose(fast))[0] === 200,
+        'the user to be let in again',
+        (retryAfter + 5) * 1000,
+      );
     }, 30_000);
 
     it('should spread a burst of opens on the instance over time instead of taking them all at once', async () => {

@@ -469,9 +469,7 @@ describe('parseGatewayConfig', () => {
 
   describe('KAFKA_DEAD_LETTER_TOPIC', () => {
     it('should refuse a consumed topic, which would copy invalid records back to the gateway forever', () => {
-      expect(
-        problemsOf({ ...BASE, KAFKA_TOPICS: 'orders, chat', KAFKA_DEAD_LETTER_TOPIC: 'chat' }),
-      ).toEqual([
+      expect(problemsOf({ ...BASE, KAFKA_TOPICS: 'orders, chat', KAFKA_DEAD_LETTER_TOPIC: 'chat' })).toEqual([
         'KAFKA_DEAD_LETTER_TOPIC: must not be one of KAFKA_TOPICS, or invalid records would be copied back to the gateway forever',
       ]);
     });

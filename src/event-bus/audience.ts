@@ -2,24 +2,25 @@ import type { Audience } from './gateway-event.js';
 
 /**
  * The keys an event is filed under, the same for routing and for the replay store: one per user
- * it is addressed to, or the topic's broadcast key. A user id and a topic name can never make the
- * same key.
+ * it is addressed to, or the topic's broadcast key. A user's key is its id, as found in the record;
+ * a broadcast key starts with NUL, which no user id may hold (see isCleanText), so the two never
+ * meet.
  */
 export function audienceKeys(topic: string, audience: Audience): readonly string[] {
   switch (audience.kind) {
     case 'user':
-      return [userKey(audience.userId)];
+      return [audience.userId];
     case 'users':
-      return audience.userIds.map(userKey);
+      return audience.userIds;
     case 'broadcast':
       return [broadcastKey(topic)];
   }
 }
 
 export function userKey(userId: string): string {
-  return `u:${userId}`;
+  return userId;
 }
 
 export function broadcastKey(topic: string): string {
-  return `b:${topic}`;
+  return `\u0000${topic}`;
 }

@@ -179,12 +179,10 @@ export class EventBusService implements StreamHub, OnModuleInit, OnModuleDestroy
   private route(event: GatewayEvent, keys: readonly string[]): number {
     let delivered = 0;
     if (event.audience.kind === 'broadcast') {
-      // One id per distinct topic set, for all its streams.
-      const ids = new Map<TopicSet, string>();
-      for (const subscriber of this.subscribers.subscribersOf(event.topic)) {
-        let id = ids.get(subscriber.topicSet);
-        if (id === undefined) ids.set(subscriber.topicSet, (id = this.idFor(event, subscriber.topicSet)));
-        delivered += this.hand(subscriber, event, id);
+      // One id for each group of streams on the same topics.
+      for (const [topics, group] of this.subscribers.groupsOf(event.topic)) {
+        const id = this.idFor(event, topics);
+        for (const subscriber of group) delivered += this.hand(subscriber, event, id);
       }
       return delivered;
     }

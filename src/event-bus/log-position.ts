@@ -142,31 +142,53 @@ export class LogPosition {
 export const CURSOR_TOPIC_SEPARATOR = '~';
 const NAME_SEPARATOR = '=';
 
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
 function encodeTopic(topic: string, offsets: readonly number[]): string {
-  // Eight bytes hold any varint below 2^56; small unsafe buffers come from Node's shared pool.
-  const scratch = Buffer.allocUnsafe(8 * (offsets.length + 1));
-  let at = writeVarint(scratch, 0, offsets.length);
+  const bytes: number[] = [];
+  writeVarint(bytes, offsets.length);
   let previous = 0;
   for (const offset of offsets) {
     if (offset === UNKNOWN) {
-      at = writeVarint(scratch, at, 0);
+      writeVarint(bytes, 0);
       continue;
     }
     const delta = offset - previous;
-    at = writeVarint(scratch, at, (delta >= 0 ? delta * 2 : -delta * 2 - 1) + 1);
+    writeVarint(bytes, (delta >= 0 ? delta * 2 : -delta * 2 - 1) + 1);
     previous = offset;
   }
-  return `${topic}${NAME_SEPARATOR}${scratch.toString('base64url', 0, at)}`;
+  return `${topic}${NAME_SEPARATOR}${base64url(bytes)}`;
 }
 
-function writeVarint(into: Uint8Array, at: number, value: number): number {
+/** base64url without padding, in JS: a cursor is a few bytes, written once per record. */
+function base64url(bytes: readonly number[]): string {
+  let text = '';
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const word = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    text +=
+      BASE64URL[word >> 18]! +
+      BASE64URL[(word >> 12) & 63]! +
+      BASE64URL[(word >> 6) & 63]! +
+      BASE64URL[word & 63]!;
+  }
+  if (i + 1 === bytes.length) {
+    const word = bytes[i]! << 16;
+    text += BASE64URL[word >> 18]! + BASE64URL[(word >> 12) & 63]!;
+  } else if (i + 2 === bytes.length) {
+    const word = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
+    text += BASE64URL[word >> 18]! + BASE64URL[(word >> 12) & 63]! + BASE64URL[(word >> 6) & 63]!;
+  }
+  return text;
+}
+
+function writeVarint(into: number[], value: number): void {
   // Arithmetic, not bit operations: values go up to 2^53.
   while (value >= 0x80) {
-    into[at++] = (value % 0x80) + 0x80;
+    into.push((value % 0x80) + 0x80);
     value = Math.floor(value / 0x80);
   }
-  into[at++] = value;
-  return at;
+  into.push(value);
 }
 
 function parseCursor(text: string): Map<string, number[]> | undefined {

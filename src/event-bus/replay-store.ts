@@ -76,6 +76,8 @@ export class ReplayStore {
   private seq = 0;
   private heapBytes = 0;
   private held = 0;
+  /** The partition list appended to last: a batch's events are all of one partition. */
+  private lastList: { topic: string; partition: number; list: Fifo<Entry> } | undefined;
 
   constructor(private readonly limits: ReplayLimits) {}
 
@@ -114,7 +116,15 @@ export class ReplayStore {
       holders: keys.length,
     };
     this.order.push(entry);
-    this.partitionList(event.topic, event.partition).push(entry);
+    let last = this.lastList;
+    if (last?.topic !== event.topic || last.partition !== event.partition) {
+      last = this.lastList = {
+        topic: event.topic,
+        partition: event.partition,
+        list: this.partitionList(event.topic, event.partition),
+      };
+    }
+    last.list.push(entry);
     this.heapBytes += ENTRY_BYTES + 2 * SLOT_BYTES + bytes + keys.length * SLOT_BYTES;
     this.held++;
     for (const key of keys) {
@@ -189,6 +199,7 @@ export class ReplayStore {
    */
   forgetPartition(topic: string, partition: number, completeFrom: number): void {
     this.byPartition.get(topic)?.delete(partition);
+    this.lastList = undefined;
     for (const [key, list] of [...this.byKey]) {
       const kept = new Fifo<Entry>();
       for (const entry of list.entries) {

@@ -1,14 +1,14 @@
 import { userKey } from './audience.js';
-import type { HubSubscriber } from './stream-hub.js';
-
-const NONE: ReadonlySet<HubSubscriber> = new Set();
+import type { HubSubscriber, TopicSet } from './stream-hub.js';
 
 /** A user's subscribers of one topic: usually one, so it is kept as is until there are more. */
 type Holders = HubSubscriber | Set<HubSubscriber>;
 
 interface TopicSubscribers {
-  readonly all: Set<HubSubscriber>;
+  /** Every subscriber of the topic, by topic set: a broadcast's id is the same for a whole group. */
+  readonly byTopicSet: Map<TopicSet, Set<HubSubscriber>>;
   readonly byKey: Map<string, Holders>;
+  count: number;
 }
 
 /**
@@ -27,8 +27,11 @@ export class SubscriberIndex {
     const key = userKey(subscriber.userId);
     for (const topic of subscriber.topicSet.topics) {
       let entry = this.topics.get(topic);
-      if (!entry) this.topics.set(topic, (entry = { all: new Set(), byKey: new Map() }));
-      entry.all.add(subscriber);
+      if (!entry) this.topics.set(topic, (entry = { byTopicSet: new Map(), byKey: new Map(), count: 0 }));
+      let group = entry.byTopicSet.get(subscriber.topicSet);
+      if (!group) entry.byTopicSet.set(subscriber.topicSet, (group = new Set()));
+      group.add(subscriber);
+      entry.count++;
       const holders = entry.byKey.get(key);
       if (holders === undefined) entry.byKey.set(key, subscriber);
       else if (holders instanceof Set) holders.add(subscriber);
@@ -41,14 +44,16 @@ export class SubscriberIndex {
     const key = userKey(subscriber.userId);
     for (const topic of subscriber.topicSet.topics) {
       const entry = this.topics.get(topic);
-      if (!entry?.all.delete(subscriber)) continue;
+      const group = entry?.byTopicSet.get(subscriber.topicSet);
+      if (!entry || !group?.delete(subscriber)) continue;
+      if (group.size === 0) entry.byTopicSet.delete(subscriber.topicSet);
       const holders = entry.byKey.get(key);
       if (holders === subscriber) entry.byKey.delete(key);
       else if (holders instanceof Set) {
         holders.delete(subscriber);
         if (holders.size === 1) entry.byKey.set(key, holders.values().next().value!);
       }
-      if (entry.all.size === 0) this.topics.delete(topic);
+      if (--entry.count === 0) this.topics.delete(topic);
     }
     this.count--;
   }
@@ -58,14 +63,23 @@ export class SubscriberIndex {
     return this.topics.get(topic)?.byKey.get(key);
   }
 
-  /** Every subscriber of `topic`: what a broadcast reaches. */
-  subscribersOf(topic: string): ReadonlySet<HubSubscriber> {
-    return this.topics.get(topic)?.all ?? NONE;
+  /** Every subscriber of `topic`, group by group of the same topic set: what a broadcast reaches. */
+  groupsOf(topic: string): Iterable<[TopicSet, ReadonlySet<HubSubscriber>]> {
+    return this.topics.get(topic)?.byTopicSet ?? NONE;
   }
 
   all(): Iterable<HubSubscriber> {
     const seen = new Set<HubSubscriber>();
-    for (const entry of this.topics.values()) for (const subscriber of entry.all) seen.add(subscriber);
+    for (const entry of this.topics.values()) {
+      for (const group of entry.byTopicSet.values()) for (const subscriber of group) seen.add(subscriber);
+    }
     return seen;
   }
+
+  /** Every subscriber of `topic`. */
+  *subscribersOf(topic: string): Iterable<HubSubscriber> {
+    for (const [, group] of this.groupsOf(topic)) yield* group;
+  }
 }
+
+const NONE: ReadonlyMap<TopicSet, ReadonlySet<HubSubscriber>> = new Map();

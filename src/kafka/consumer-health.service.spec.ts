@@ -156,4 +156,43 @@ describe(ConsumerHealthService.name, () => {
       expect(sut.warm).toBe(true);
     });
   });
+
+  describe('a consumer that stopped', () => {
+    it('should fail readiness at once while it is replaced, and be ready again once a new one joined', () => {
+      connected();
+      sut.broken('KafkaJSNonRetriableError: not authorised');
+
+      expect(sut.isBroken).toBe(true);
+      expect(sut.readiness(NOW).reasons).toEqual([
+        'Kafka consumer not in its group (stopped: KafkaJSNonRetriableError: not authorised)',
+      ]);
+      sut.joinedGroup();
+      expect(sut.isBroken).toBe(false);
+      expect(sut.readiness(NOW).ready).toBe(true);
+    });
+
+    it('should stay live while it is replaced, and fail liveness for good once that failed', () => {
+      const deaths: string[] = [];
+      sut.onDeath((reason) => deaths.push(reason));
+      sut.broken('gone');
+      expect(sut.liveness()).toEqual({ ready: true, reasons: [] });
+
+      sut.dead('no broker for 120 s');
+      sut.dead('again');
+
+      expect(sut.liveness()).toEqual({
+        ready: false,
+        reasons: ['the Kafka consumer stopped and could not be replaced: no broker for 120 s'],
+      });
+      expect(deaths).toEqual(['no broker for 120 s']);
+    });
+
+    it('should name a configured topic that no longer exists', () => {
+      connected();
+      sut.topicMissing('orders', true);
+      expect(sut.readiness(NOW).reasons).toEqual(['topic orders does not exist in Kafka']);
+      sut.topicMissing('orders', false);
+      expect(sut.readiness(NOW).ready).toBe(true);
+    });
+  });
 });

@@ -59,7 +59,8 @@ export class InboundRecordService {
           ? ({ ok: false, reason: 'offset-out-of-range' } as const)
           : parseRecordValue(message.value, this.config.kafka.maxRecordBytes);
       if (parsed.ok) {
-        events.push({ topic, partition, offset, ...parsed.content, timestamp: Number(message.timestamp) });
+        const { type, data, audience } = parsed.content;
+        events.push({ topic, partition, offset, type, data, audience, timestamp: Number(message.timestamp) });
         continue;
       }
       let offsets = invalid.get(parsed.reason);

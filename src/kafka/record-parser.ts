@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { isCleanText } from '../common/clean-text.js';
 import type { Audience, EventContent } from '../event-bus/gateway-event.js';
 
@@ -28,7 +29,6 @@ export const RESERVED_EVENT_TYPES: ReadonlySet<string> = new Set(['checkpoint', 
 
 const MAX_TYPE_LENGTH = 128;
 const MAX_USER_ID_LENGTH = 256;
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 const invalid = (reason: InvalidRecordReason): ParseResult => ({ ok: false, reason });
 
@@ -39,15 +39,13 @@ const invalid = (reason: InvalidRecordReason): ParseResult => ({ ok: false, reas
 export function parseRecordValue(value: Buffer | null | undefined, maxBytes: number): ParseResult {
   if (value === null || value === undefined) return invalid('tombstone');
   if (value.length > maxBytes) return invalid('too-large');
-  let text: string;
-  try {
-    text = utf8.decode(value);
-  } catch {
-    return invalid('not-utf8');
-  }
+  // Checked before decoding: Node's decoder would replace malformed sequences without a word.
+  if (!isUtf8(value)) return invalid('not-utf8');
+  const text = value.toString('utf8');
   let record: unknown;
   try {
-    record = JSON.parse(text);
+    // A byte order mark in front is taken as UTF-8 says it may be, not as part of the JSON text.
+    record = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch {
     return invalid('not-json');
   }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { FastHistogram } from './fast-histogram.js';
 
 /**
  * The gateway's Prometheus metrics, in a registry of its own (several gateways can share a process,
@@ -97,12 +98,12 @@ export class MetricsService {
     labelNames: ['topic', 'partition'],
     registers: [this.registry],
   });
-  private readonly deliveryLatency = new Histogram({
-    name: 'sse_delivery_latency_seconds',
-    help: 'From the Kafka record timestamp to the event being written to its streams',
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
+  private readonly deliveryLatency = new FastHistogram(
+    'sse_delivery_latency_seconds',
+    'From the Kafka record timestamp to the event being handed to its streams',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    this.registry,
+  );
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

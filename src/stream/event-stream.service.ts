@@ -14,6 +14,7 @@ import { GatewayError } from '../common/gateway-error.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { STREAM_HUB, type StreamHub } from '../event-bus/stream-hub.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { FlushScheduler } from './flush-scheduler.js';
 import { FrameCache } from './sse-frame.js';
 import {
   StreamConnection,
@@ -38,6 +39,7 @@ const RATE_SWEEP_INTERVAL_MS = 60_000;
 export class EventStreamService implements ConnectionOwner, BeforeApplicationShutdown, OnModuleDestroy {
   readonly wheel = new TimerWheel(TIMER_RESOLUTION_MS);
   readonly frames = new FrameCache();
+  readonly flushes = new FlushScheduler();
   readonly settings: StreamSettings;
   private readonly logger = new Logger('Streams');
   private readonly connections = new Set<StreamConnection>();

@@ -45,20 +45,20 @@ function prefixLines(text: string, prefix: string): string {
 }
 
 /**
- * The last frames formatted, by id, for the event being delivered: a broadcast hands the same
- * event and id to every stream of a topic set, so each distinct frame is built once.
+ * The last frame formatted: the hub hands the same event and id to every stream of a topic set in
+ * a row (a broadcast), so each distinct frame is built once.
  */
 export class FrameCache {
   private event: GatewayEvent | undefined;
-  private readonly frames = new Map<string, string>();
+  private id: string | undefined;
+  private frame = '';
 
   frameOf(event: GatewayEvent, id: string): string {
-    if (event !== this.event) {
+    if (event !== this.event || id !== this.id) {
       this.event = event;
-      this.frames.clear();
+      this.id = id;
+      this.frame = eventFrame(event, id);
     }
-    let frame = this.frames.get(id);
-    if (frame === undefined) this.frames.set(id, (frame = eventFrame(event, id)));
-    return frame;
+    return this.frame;
   }
 }

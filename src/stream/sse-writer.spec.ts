@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { FlushScheduler } from './flush-scheduler.js';
 import { SseWriter, type SseSink } from './sse-writer.js';
 
 /** A response that records its writes and backs up when told to. */
@@ -29,17 +30,29 @@ describe(SseWriter.name, () => {
 
   beforeEach(() => {
     sink = new FakeSink();
-    sut = new SseWriter(sink, 100);
+    sut = new SseWriter(sink, 100, new FlushScheduler());
   });
 
-  it('should write everything queued in one pass in one write, after it', async () => {
+  it('should write everything queued in one turn of the event loop in one write, after it', async () => {
     expect(sut.enqueue('a\n\n')).toBe(true);
+    await Promise.resolve();
     expect(sut.enqueue('b\n\n')).toBe(true);
     expect(sink.writes).toEqual([]);
 
-    await Promise.resolve();
+    await turn();
 
     expect(sink.writes).toEqual(['a\n\nb\n\n']);
+  });
+
+  it('should flush every writer that asked, after one immediate', async () => {
+    const scheduler = new FlushScheduler();
+    const sinks = [new FakeSink(), new FakeSink()];
+    const writers = sinks.map((each) => new SseWriter(each, 100, scheduler));
+    writers.forEach((writer, i) => writer.enqueue(`frame ${i}`));
+
+    await turn();
+
+    expect(sinks.map((each) => each.writes)).toEqual([['frame 0'], ['frame 1']]);
   });
 
   it('should write at once when flushed', () => {
@@ -103,7 +116,7 @@ describe(SseWriter.name, () => {
     sut.close();
     sut.enqueue('b');
     sink.drain();
-    await Promise.resolve();
+    await turn();
 
     expect(sink.writes).toEqual(['a']);
     expect(calls).toEqual([]);

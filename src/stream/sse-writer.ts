@@ -1,3 +1,5 @@
+import type { FlushScheduler } from './flush-scheduler.js';
+
 /** What the writer needs of a response: Node's ServerResponse is one. */
 export interface SseSink {
   write(chunk: string): boolean;
@@ -8,16 +10,16 @@ export interface SseSink {
 }
 
 /**
- * One stream's frames, coalesced: everything queued in one synchronous pass (a batch from Kafka,
- * a slice of a replay) goes out in one write, flushed by a microtask it schedules itself.
- * A client that does not read is reported to the caller, never queued for without limit.
+ * One stream's frames, coalesced: everything queued in one turn of the event loop (the batches
+ * of a fetch from Kafka, a slice of a replay) goes out in one write, which the writer asks the
+ * scheduler for. A client that does not read is reported to the caller, never queued for
+ * without limit.
  */
 export class SseWriter {
   private pending = '';
   private scheduled = false;
   private closed = false;
   private waitingForDrain: (() => void) | undefined;
-  private readonly flushLater = (): void => this.flush();
 
   /**
    * @param maxPending characters that may wait for a client whose socket is backed up; past
@@ -26,6 +28,7 @@ export class SseWriter {
   constructor(
     private readonly sink: SseSink,
     private readonly maxPending: number,
+    private readonly scheduler: FlushScheduler,
   ) {}
 
   /** Characters queued here or in the socket, not yet taken by the client. */
@@ -41,7 +44,7 @@ export class SseWriter {
     this.pending += frame;
     if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(this.flushLater);
+      this.scheduler.request(this);
     }
     return true;
   }
@@ -74,6 +77,7 @@ export class SseWriter {
   close(): void {
     this.closed = true;
     this.pending = '';
+    this.scheduler.cancel(this);
     if (this.waitingForDrain) this.sink.removeListener('drain', this.waitingForDrain);
     this.waitingForDrain = undefined;
   }

@@ -7,6 +7,7 @@ import type { AuthUser } from '../auth/auth-user.js';
 import type { EventBusService } from '../event-bus/event-bus.service.js';
 import { LogPosition } from '../event-bus/log-position.js';
 import { alice, bob, everyone, eventOf, newBus, positionOf, publish } from '../testing/fixtures.js';
+import { FlushScheduler } from './flush-scheduler.js';
 import { formatFrame, FrameCache } from './sse-frame.js';
 import {
   StreamConnection,
@@ -107,7 +108,14 @@ describe(StreamConnection.name, () => {
     response = new FakeResponse();
     observer = nestObserver(response);
     closed = jest.fn();
-    owner = { hub: bus, wheel, frames: new FrameCache(), settings: SETTINGS, closed };
+    owner = {
+      hub: bus,
+      wheel,
+      frames: new FrameCache(),
+      flushes: new FlushScheduler(),
+      settings: SETTINGS,
+      closed,
+    };
   });
 
   afterEach(() => wheel.stop());
@@ -128,7 +136,7 @@ describe(StreamConnection.name, () => {
 
       expect(sut.start(undefined)).toEqual({ kind: 'live' });
       publish(bus, eventOf('orders', 0, 0, alice), eventOf('orders', 0, 1, bob));
-      await Promise.resolve();
+      await turn();
 
       expect(response.blocks[0]).toMatch(
         /^event: checkpoint\nid: chat=[\w-]+~orders=[\w-]+\nretry: 2000\ndata:$/,
@@ -151,7 +159,7 @@ describe(StreamConnection.name, () => {
 
       expect(sut.start('garbage')).toEqual({ kind: 'reset', reason: 'malformed-id' });
       publish(bus, eventOf('chat', 0, 0, alice));
-      await Promise.resolve();
+      await turn();
 
       expect(response.eventsOf('reset').map((reset) => JSON.parse(reset.data) as unknown)).toEqual([
         { reason: 'malformed-id', message: expect.any(String) as unknown },
@@ -180,7 +188,7 @@ describe(StreamConnection.name, () => {
 
       const plan = connect().start(resumeAt);
       publish(bus, eventOf('orders', 1, 1, alice));
-      await Promise.resolve();
+      await turn();
 
       expect(plan.kind).toBe('replay');
       const ids = response.eventsOf().map((event) => event.id);
@@ -231,7 +239,7 @@ describe(StreamConnection.name, () => {
         eventOf('orders', 0, 2, alice),
       );
       publish(bus, eventOf('orders', 1, 0, alice));
-      await Promise.resolve();
+      await turn();
 
       const ids = response.eventsOf().map((event) => event.id);
       expect(ids.map((id) => id.split(';')[0])).toEqual(['orders/0/2', 'orders/1/0']);
@@ -255,7 +263,7 @@ describe(StreamConnection.name, () => {
       bus.sawLogEnd('orders', 0, 3, now + SETTINGS.logEndRefreshMs);
       bus.sawLogEnd('orders', 1, 0, now + SETTINGS.logEndRefreshMs);
       wheel.tick(now + SETTINGS.logEndRefreshMs + 1000);
-      await Promise.resolve();
+      await turn();
 
       expect(
         response.eventsOf('reset').map((reset) => (JSON.parse(reset.data) as { reason: string }).reason),
@@ -300,7 +308,7 @@ describe(StreamConnection.name, () => {
 
       expect(closed).toHaveBeenCalledWith(sut, 'slow');
       expect(bus.subscriberCount).toBe(0);
-      await Promise.resolve();
+      await turn();
     });
   });
 

@@ -5,6 +5,7 @@ import type { AuthUser } from '../auth/auth-user.js';
 import type { GatewayEvent } from '../event-bus/gateway-event.js';
 import { formatEventId, type LogPosition } from '../event-bus/log-position.js';
 import type { HubSubscriber, StreamHub, TopicSet } from '../event-bus/stream-hub.js';
+import type { FlushScheduler } from './flush-scheduler.js';
 import { checkpointFrame, eventFrame, type FrameCache } from './sse-frame.js';
 import { SseWriter } from './sse-writer.js';
 import { planResume, RESET_MESSAGES, type ResetReason, type ResumePlan } from './resume-plan.js';
@@ -31,6 +32,7 @@ export interface ConnectionOwner {
   readonly hub: StreamHub;
   readonly wheel: TimerWheel;
   readonly frames: FrameCache;
+  readonly flushes: FlushScheduler;
   readonly settings: StreamSettings;
   /** The stream is over and released: count it, log it, free its slot. */
   closed(connection: StreamConnection, reason: StreamCloseReason): void;
@@ -87,7 +89,7 @@ export class StreamConnection implements HubSubscriber, WheelTask {
     private readonly observer: Observer<MessageEvent>,
     readonly connectionId: string,
   ) {
-    this.writer = new SseWriter(response, owner.settings.slowClientMaxPending);
+    this.writer = new SseWriter(response, owner.settings.slowClientMaxPending, owner.flushes);
   }
 
   get userId(): string {
