@@ -15,7 +15,8 @@ function subscriber(userId: string, topics: string[]): HubSubscriber {
 
 const holders = (sut: SubscriberIndex, topic: string, userId: string): HubSubscriber[] => {
   const found = sut.holdersOf(topic, userKey(userId));
-  return found === undefined ? [] : found instanceof Set ? [...found] : [found as HubSubscriber];
+  if (found === undefined) return [];
+  return found instanceof Set ? [...(found as ReadonlySet<HubSubscriber>)] : [found as HubSubscriber];
 };
 
 describe(SubscriberIndex.name, () => {
