@@ -71,9 +71,15 @@ describe(SseWriter.name, () => {
     expect(sink.writes.join('')).toHaveLength(1000);
   });
 
-  it('should answer false, without queueing, once a backed-up client has too much waiting', () => {
+  /** A write the socket refuses: from then on the writer counts what waits. */
+  const backUp = (waiting: number): void => {
     sink.writableNeedDrain = true;
-    sink.writableLength = 60;
+    sut.enqueue('x'.repeat(waiting));
+    sut.flush();
+  };
+
+  it('should answer false, without queueing, once a backed-up client has too much waiting', () => {
+    backUp(60);
 
     expect(sut.enqueue('x'.repeat(30))).toBe(true);
     expect(sut.backlog).toBe(90);
@@ -82,8 +88,7 @@ describe(SseWriter.name, () => {
   });
 
   it('should go on once the client reads again', () => {
-    sink.writableNeedDrain = true;
-    sink.writableLength = 100;
+    backUp(100);
     expect(sut.enqueue('x')).toBe(false);
 
     sink.drain();
@@ -100,6 +105,7 @@ describe(SseWriter.name, () => {
     expect(calls).toEqual(['free']);
 
     sink.writableNeedDrain = true;
+    sut.enqueue('b');
     sut.whenWritable(() => calls.push('drained'));
     await turn();
     expect(calls).toEqual(['free']);
@@ -108,8 +114,8 @@ describe(SseWriter.name, () => {
   });
 
   it('should write nothing more once closed, and stop waiting for drain', async () => {
-    sut.enqueue('a');
     sink.writableNeedDrain = true;
+    sut.enqueue('a');
     const calls: string[] = [];
     sut.whenWritable(() => calls.push('drained'));
 

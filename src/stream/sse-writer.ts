@@ -4,7 +4,6 @@ import type { FlushScheduler } from './flush-scheduler.js';
 export interface SseSink {
   write(chunk: string): boolean;
   readonly writableLength: number;
-  readonly writableNeedDrain: boolean;
   once(event: 'drain', listener: () => void): unknown;
   removeListener(event: 'drain', listener: () => void): unknown;
 }
@@ -19,7 +18,12 @@ export class SseWriter {
   private pending = '';
   private scheduled = false;
   private closed = false;
+  /** The socket refused more at the last write and has not drained since. */
+  private backedUp = false;
   private waitingForDrain: (() => void) | undefined;
+  private readonly drained = (): void => {
+    this.backedUp = false;
+  };
 
   /**
    * @param maxPending characters that may wait for a client whose socket is backed up; past
@@ -39,8 +43,9 @@ export class SseWriter {
   /** Queues a frame. Returns false when the client does not read, without queueing it. */
   enqueue(frame: string): boolean {
     if (this.closed) return true;
-    // Only a socket that is backed up counts: a burst to a client that reads is written out.
-    if (this.sink.writableNeedDrain && this.backlog + frame.length > this.maxPending) return false;
+    // Only a socket that is backed up counts: a burst to a client that reads is written out. The
+    // socket is asked only then: its getters cost more than the rest of a delivery.
+    if (this.backedUp && this.backlog + frame.length > this.maxPending) return false;
     this.pending += frame;
     if (!this.scheduled) {
       this.scheduled = true;
@@ -55,14 +60,17 @@ export class SseWriter {
     if (this.closed || this.pending === '') return;
     const chunk = this.pending;
     this.pending = '';
-    this.sink.write(chunk);
+    if (!this.sink.write(chunk) && !this.backedUp) {
+      this.backedUp = true;
+      this.sink.once('drain', this.drained);
+    }
   }
 
   /** Calls `next` once the socket takes more: at once when it is not backed up. */
   whenWritable(next: () => void): void {
     this.flush();
     if (this.closed) return;
-    if (!this.sink.writableNeedDrain) {
+    if (!this.backedUp) {
       setImmediate(next);
       return;
     }
@@ -79,6 +87,7 @@ export class SseWriter {
     this.pending = '';
     this.scheduler.cancel(this);
     if (this.waitingForDrain) this.sink.removeListener('drain', this.waitingForDrain);
+    this.sink.removeListener('drain', this.drained);
     this.waitingForDrain = undefined;
   }
 }

@@ -303,6 +303,9 @@ describe(StreamConnection.name, () => {
       response.writableLength = SETTINGS.slowClientMaxPending;
 
       publish(bus, eventOf('orders', 0, 0, alice));
+      await turn();
+      expect(response.destroyed).toBe(false);
+      publish(bus, eventOf('orders', 0, 1, alice));
       expect(response.destroyed).toBe(true);
       sut.released();
 
