@@ -99,7 +99,7 @@ function newestResult(wanted) {
  * The figures read from results files, all optional (older or partial runs lack some).
  * @typedef {{ gateway?: { targeted?: { targetCpuMicrosPerDelivery?: number },
  *   broadcast?: { targetCpuMicrosPerDelivery?: number }, idle?: { rssPerStreamBytes?: number } } }} BenchResult
- * @typedef {{ fit?: { targeted?: { perRecordMicros?: number } | null } }} CeilingResult
+ * @typedef {{ params?: { mode?: string }, fit?: { targeted?: { perRecordMicros?: number } | null } }} CeilingResult
  */
 
 /** @param {unknown} value */
@@ -134,9 +134,12 @@ function resolveInputs() {
     positive(gateway?.targeted?.targetCpuMicrosPerDelivery),
     bench?.file ?? '',
   );
-  const fitRecordUs = positive(
-    /** @type {CeilingResult | undefined} */ (ceiling?.data)?.fit?.targeted?.perRecordMicros,
-  );
+  const ceilingResult = /** @type {CeilingResult | undefined} */ (ceiling?.data);
+  // A smoke run's split is noise (a few seconds, a few hundred streams): only a full run counts.
+  const fitRecordUs =
+    ceilingResult?.params?.mode === 'full'
+      ? positive(ceilingResult.fit?.targeted?.perRecordMicros)
+      : undefined;
   const recordUs = pick(
     'record-us',
     fitRecordUs !== undefined ? Math.min(fitRecordUs, targetedUs) : targetedUs * DEFAULTS['record-share'],
@@ -350,7 +353,7 @@ function decision(inputs) {
   );
   for (const { users, doubleFrom } of perUsers) {
     lines.push(
-      `  ${short(users)} connections: every-instance needs at least twice the instances of partition ownership from ` +
+      `  ${short(users)} connections: every-instance needs at least twice the instances of partition ownership (or cannot carry it at all) from ` +
         `${doubleFrom === null ? 'no rate up to 1M' : `${num(doubleFrom)} events/s`}` +
         (doubleFrom === null ? '' : ` (about ${num((doubleFrom / ceiling) * 100)}% of its ceiling)`),
     );
