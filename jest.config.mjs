@@ -1,6 +1,7 @@
-/** Unit tests: specs beside the code, no broker. */
+/** Unit tests: specs beside the code, no broker (src/, and scripts/ for the scaling model). */
 export default {
   rootDir: 'src',
+  roots: ['<rootDir>', '<rootDir>/../scripts'],
   testEnvironment: 'node',
   testRegex: '\\.spec\\.ts$',
   extensionsToTreatAsEsm: ['.ts'],

@@ -75,12 +75,17 @@ export class Load {
   clients = [];
 
   /**
+   * `firstUser` and `firstSourceHost` let several loads run side by side (one per gateway
+   * instance, bench/ceiling.mjs) with users and source addresses of their own.
    * @param {{ streams: number, clients: number, concurrency: number, secret: string,
-   *   tokenTtlSeconds: number }} options
+   *   tokenTtlSeconds: number, firstUser?: number, firstSourceHost?: number }} options
    */
   constructor(options) {
     this.options = options;
-    if (options.clients > LAST_SOURCE_HOST - FIRST_SOURCE_HOST + 1) throw new Error('too many load clients');
+    this.firstUser = options.firstUser ?? 0;
+    this.firstSourceHost = options.firstSourceHost ?? FIRST_SOURCE_HOST;
+    if (this.firstSourceHost + options.clients - 1 > LAST_SOURCE_HOST)
+      throw new Error('too many load clients');
   }
 
   /** Sums of the latest progress of every client. */
@@ -105,7 +110,7 @@ export class Load {
   }
 
   /**
-   * Forks the clients and opens every stream: users u0 … u(N-1), spread evenly.
+   * Forks the clients and opens every stream: users u<firstUser> … u<firstUser + N - 1>, spread evenly.
    * @param {URL} url the target's /events
    * @param {number} timeoutMs
    * @param {(progress: Load['progress']) => void} onTick
@@ -114,8 +119,8 @@ export class Load {
     const { streams, clients, concurrency, secret, tokenTtlSeconds } = this.options;
     const perClient = Math.ceil(streams / clients);
     for (let index = 0; index < clients; index++) {
-      const userFrom = index * perClient;
-      const userTo = Math.min(streams, userFrom + perClient);
+      const userFrom = this.firstUser + index * perClient;
+      const userTo = Math.min(this.firstUser + streams, userFrom + perClient);
       if (userFrom >= userTo) break;
       const client = new LoadClient(index);
       this.clients.push(client);
@@ -124,7 +129,7 @@ export class Load {
         host: url.hostname,
         port: Number(url.port),
         path: url.pathname,
-        localAddress: `127.0.0.${FIRST_SOURCE_HOST + index}`,
+        localAddress: `127.0.0.${this.firstSourceHost + index}`,
         secret,
         userFrom,
         userTo,
