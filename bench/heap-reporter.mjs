@@ -8,6 +8,8 @@
  *                                           taken after two full garbage collections
  *   { benchProbe: 'profile-start' }       → starts the V8 CPU profiler (node:inspector, in-process)
  *   { benchProbe: 'profile-stop', file }  → stops it and writes `file` (.cpuprofile, Chrome format)
+ *   { benchProbe: 'loop-start' }          → starts measuring event-loop delay (perf_hooks, 10 ms resolution)
+ *   { benchProbe: 'loop-stop' }           → { benchProbe: 'loop-stop', maxMs, p99Ms } since loop-start
  *
  * The in-process profiler is used instead of `--cpu-prof`, which writes its profile only on a
  * normal exit, and the gateway ends by re-raising SIGTERM. When the harness goes away (its IPC
@@ -16,6 +18,7 @@
  * Nothing here runs per request or per event; the only cost while measuring is an idle IPC pipe.
  */
 import { Session } from 'node:inspector';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { writeFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -34,6 +37,8 @@ function loadGc() {
 const gc = loadGc();
 /** @type {Session | undefined} */
 let session;
+/** @type {import('node:perf_hooks').IntervalHistogram | undefined} */
+let loopDelay;
 
 /**
  * @param {Session} s
@@ -80,6 +85,20 @@ async function handle(message) {
       session = undefined;
       if (typeof message.file === 'string') writeFileSync(message.file, JSON.stringify(profile));
       reply({ benchProbe: 'profile-stop', file: message.file });
+      return;
+    }
+    case 'loop-start': {
+      loopDelay?.disable();
+      loopDelay = monitorEventLoopDelay({ resolution: 10 });
+      loopDelay.enable();
+      reply({ benchProbe: 'loop-start' });
+      return;
+    }
+    case 'loop-stop': {
+      if (!loopDelay) throw new Error('no loop delay is measured');
+      loopDelay.disable();
+      reply({ benchProbe: 'loop-stop', maxMs: loopDelay.max / 1e6, p99Ms: loopDelay.percentile(99) / 1e6 });
+      loopDelay = undefined;
       return;
     }
     default:

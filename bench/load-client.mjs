@@ -23,11 +23,11 @@ import { LatencyHistogram, monotonicMs } from './stats.mjs';
 /**
  * @typedef {{ host: string, port: number, path: string, localAddress: string, secret: string,
  *   userFrom: number, userTo: number, concurrency: number, tokenTtlSeconds: number,
- *   maxAttempts: number }} OpenCommand
+ *   maxAttempts: number, lastEventId?: string }} OpenCommand
  * @typedef {{ opened: number, failed: number, closed: number, attempts: number, delivered: number,
- *   lastError: string | undefined }} Progress
+ *   refused: number, lastError: string | undefined }} Progress
  * @typedef {{ delivered: number, firstAt: number | undefined, lastAt: number | undefined,
- *   histogram: import('./stats.mjs').SparseHistogram }} ClientStats
+ *   histogram: import('./stats.mjs').SparseHistogram, idLength: number | undefined }} ClientStats
  */
 
 const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity, maxTotalSockets: Infinity });
@@ -41,8 +41,19 @@ let delivered = 0;
 let firstAt;
 /** @type {number | undefined} */
 let lastAt;
+/** The length of the `id:` field of the first counted event, for the report. */
+/** @type {number | undefined} */
+let idLength;
 /** @type {Progress} */
-const progress = { opened: 0, failed: 0, closed: 0, attempts: 0, delivered: 0, lastError: undefined };
+const progress = {
+  opened: 0,
+  failed: 0,
+  closed: 0,
+  attempts: 0,
+  delivered: 0,
+  refused: 0,
+  lastError: undefined,
+};
 
 /** @param {object} message */
 function send(message) {
@@ -67,6 +78,10 @@ function consume(text, now) {
       if (at !== -1 && at < end) {
         const t = parseFloat(text.slice(at + 4, at + 40));
         histogram.record(now - t);
+        if (idLength === undefined) {
+          const id = text.indexOf('\nid: ', blockStart);
+          if (id !== -1 && id < end) idLength = text.indexOf('\n', id + 1) - id - 5;
+        }
         delivered++;
         firstAt ??= now;
         lastAt = now;
@@ -88,11 +103,18 @@ function openStream(command, user, attempt = 1) {
     progress.attempts++;
     const token = signHs256(command.secret, `u${user}`, command.tokenTtlSeconds);
     let opened = false;
-    const retryOrFail = (/** @type {string} */ reason) => {
+    const retryOrFail = (/** @type {string} */ reason, /** @type {number | undefined} */ retryAfterS) => {
       if (opened || closing) return;
       opened = true; // settled
       progress.lastError = reason;
-      if (attempt < command.maxAttempts) {
+      // A 429 says when to come back: that is a wait, not a failed attempt.
+      if (retryAfterS !== undefined) {
+        progress.refused++;
+        setTimeout(
+          () => void openStream(command, user, attempt).then(settle),
+          retryAfterS * 1000 * (1 + Math.random()),
+        );
+      } else if (attempt < command.maxAttempts) {
         setTimeout(() => void openStream(command, user, attempt + 1).then(settle), 200 * attempt);
       } else {
         progress.failed++;
@@ -106,15 +128,23 @@ function openStream(command, user, attempt = 1) {
       method: 'GET',
       agent,
       localAddress: command.localAddress,
-      headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+      headers: {
+        authorization: `Bearer ${token}`,
+        accept: 'text/event-stream',
+        ...(command.lastEventId === undefined ? {} : { 'last-event-id': command.lastEventId }),
+      },
     });
     requests.add(request);
     request.on('response', (response) => {
       if (response.statusCode !== 200) {
+        const retryAfter = Number(response.headers['retry-after']);
         response.resume();
         requests.delete(request);
         request.destroy();
-        retryOrFail(`HTTP ${response.statusCode}`);
+        retryOrFail(
+          `HTTP ${response.statusCode}`,
+          response.statusCode === 429 && retryAfter > 0 ? retryAfter : undefined,
+        );
         return;
       }
       opened = true;
@@ -132,7 +162,7 @@ function openStream(command, user, attempt = 1) {
     });
     request.on('error', (err) => {
       requests.delete(request);
-      retryOrFail(err.message);
+      retryOrFail(err.message, undefined);
     });
     request.end();
   });
@@ -178,6 +208,7 @@ process.on('message', (/** @type {unknown} */ received) => {
           firstAt,
           lastAt,
           histogram: histogram.toSparse(),
+          idLength,
         }),
       );
       return;

@@ -18,7 +18,7 @@ const LAST_SOURCE_HOST = 254;
 
 class LoadClient {
   /** @type {Progress} */
-  progress = { opened: 0, failed: 0, closed: 0, attempts: 0, delivered: 0, lastError: undefined };
+  progress = { opened: 0, failed: 0, closed: 0, attempts: 0, delivered: 0, refused: 0, lastError: undefined };
   /** @type {Map<string, Array<(message: unknown) => void>>} */
   #waiting = new Map();
 
@@ -96,9 +96,11 @@ export class Load {
       closed: 0,
       attempts: 0,
       delivered: 0,
+      refused: 0,
       lastError: /** @type {string | undefined} */ (undefined),
     };
     for (const { progress } of this.clients) {
+      sum.refused += progress.refused;
       sum.opened += progress.opened;
       sum.failed += progress.failed;
       sum.closed += progress.closed;
@@ -114,8 +116,9 @@ export class Load {
    * @param {URL} url the target's /events
    * @param {number} timeoutMs
    * @param {(progress: Load['progress']) => void} onTick
+   * @param {{ lastEventId?: string, concurrency?: number }} [resume] every stream resumes from this id
    */
-  async open(url, timeoutMs, onTick) {
+  async open(url, timeoutMs, onTick, resume = {}) {
     const { streams, clients, concurrency, secret, tokenTtlSeconds } = this.options;
     const perClient = Math.ceil(streams / clients);
     for (let index = 0; index < clients; index++) {
@@ -133,9 +136,10 @@ export class Load {
         secret,
         userFrom,
         userTo,
-        concurrency,
+        concurrency: resume.concurrency ?? concurrency,
         tokenTtlSeconds,
         maxAttempts: 5,
+        ...(resume.lastEventId === undefined ? {} : { lastEventId: resume.lastEventId }),
       });
     }
     const ticker = setInterval(() => onTick(this.progress), 1000);
@@ -177,16 +181,19 @@ export class Load {
     const histogram = new LatencyHistogram();
     let delivered = 0;
     /** @type {number | undefined} */
+    let idLength;
+    /** @type {number | undefined} */
     let firstAt;
     /** @type {number | undefined} */
     let lastAt;
     for (const answer of answers) {
       delivered += answer.delivered;
+      idLength ??= answer.idLength;
       histogram.add(answer.histogram);
       if (answer.firstAt !== undefined) firstAt = Math.min(firstAt ?? Infinity, answer.firstAt);
       if (answer.lastAt !== undefined) lastAt = Math.max(lastAt ?? -Infinity, answer.lastAt);
     }
-    return { delivered, firstAt, lastAt, histogram };
+    return { delivered, firstAt, lastAt, histogram, idLength };
   }
 
   /** Closes every stream and ends the clients. */

@@ -342,6 +342,18 @@ export class TargetProcess {
     return ioOf(this.pid);
   }
 
+  async loopDelayStart() {
+    await this.#ask({ benchProbe: 'loop-start' }, 'loop-start');
+  }
+
+  /** @returns {Promise<{ maxMs: number, p99Ms: number }>} the event-loop delay since loopDelayStart */
+  async loopDelayStop() {
+    const { maxMs, p99Ms } = /** @type {{ maxMs: number, p99Ms: number }} */ (
+      await this.#ask({ benchProbe: 'loop-stop' }, 'loop-stop')
+    );
+    return { maxMs, p99Ms };
+  }
+
   async profileStart(intervalUs = 1000) {
     await this.#ask({ benchProbe: 'profile-start', intervalUs }, 'profile-start');
   }

@@ -13,7 +13,7 @@ const { Kafka, logLevel, Partitioners } = kafkajs;
 export const BROADCAST_DATA_BYTES = 100;
 
 /**
- * @typedef {{ key: string | null, value: string }} BenchRecord
+ * @typedef {{ key: string | null, value: string, timestamp?: string }} BenchRecord
  */
 
 /**

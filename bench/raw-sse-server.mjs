@@ -161,7 +161,8 @@ async function main() {
   await consumer.run({
     autoCommit: false,
     eachBatch: ({ batch }) => {
-      for (const message of batch.messages) route(batch.topic, batch.partition, message.offset, message.value);
+      for (const message of batch.messages)
+        route(batch.topic, batch.partition, message.offset, message.value);
       return Promise.resolve();
     },
   });

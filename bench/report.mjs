@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 const OTHER_CPU_WARNING_PERCENT = 60;
 
 /** In the order they run. */
-const SCENARIOS = ['targeted', 'broadcast', 'steadyModerate', 'steady'];
+const SCENARIOS = ['targeted', 'broadcast', 'fanout', 'steadyModerate', 'steady'];
 
 /** @param {unknown} value */
 const isNumber = (value) => typeof value === 'number' && Number.isFinite(value);
@@ -78,7 +78,11 @@ export function get(object, path) {
  *     backlogS: number, moderateFraction: number },
  *   kafka: { version: string },
  *   gateway: object | null,
- *   floors: { kafkaConsume: ConsumeFigures & { eachBatch: ConsumeFigures }, rawSse: object | null },
+ *   floors: { kafkaConsume: ConsumeFigures & { eachBatch: ConsumeFigures, platformatic?: ConsumeFigures | null },
+ *     rawSse: object | null },
+ *   wide?: { gateway: object | null, raw: object | null,
+ *     cursor: Array<{ partitions: number, cursorLength: number, decimalLength: number, formatNanoseconds: number }> },
+ *   storm?: Record<string, number | boolean> | null,
  * }} ReportInput
  * @typedef {{ file: string, summary: import('./profile-summary.mjs').ProfileSummary }} ProfileFigures
  */
@@ -176,7 +180,61 @@ export function markdownReport(results) {
     `| plain kafkajs consumer, eachBatch (${num(consume.eachBatch.records)} records) | ${num(consume.eachBatch.recordsPerSecond)} | ` +
       `${num(get(gateway, 'targeted.eventsPerSecond'))} | ${ratio(get(gateway, 'targeted.eventsPerSecond'), consume.eachBatch.recordsPerSecond)} |`,
   );
+  if (consume.platformatic) {
+    lines.push(
+      `| @platformatic/kafka consumer stream (${num(consume.platformatic.records)} records) | ${num(consume.platformatic.recordsPerSecond)} | ` +
+        `${num(get(gateway, 'targeted.eventsPerSecond'))} | ${ratio(get(gateway, 'targeted.eventsPerSecond'), consume.platformatic.recordsPerSecond)} |`,
+    );
+  }
   lines.push('');
+  const wide = results.wide;
+  if (wide && (wide.gateway || wide.raw)) {
+    const partitions = get(wide.gateway ?? wide.raw, 'partitions');
+    lines.push(
+      `| Topic of ${num(partitions)} partitions, targeted | Gateway | Raw SSE floor | Gateway ÷ floor |`,
+    );
+    lines.push('|---|---:|---:|---:|');
+    /** @param {string} label @param {string} path @param {(value: unknown) => string} format */
+    const wideRow = (label, path, format) => {
+      const a = get(wide.gateway, path);
+      const b = get(wide.raw, path);
+      lines.push(`| ${label} | ${format(a)} | ${format(b)} | ${ratio(a, b)} |`);
+    };
+    wideRow('deliveries/s', 'targeted.deliveriesPerSecond', perSecond);
+    wideRow('target CPU per delivery', 'targeted.targetCpuMicrosPerDelivery', micros);
+    wideRow('latency p50', 'targeted.latency.p50Ms', ms);
+    wideRow('event id length (characters)', 'idLength', count);
+    lines.push('');
+  }
+  if (wide?.cursor) {
+    lines.push('| Cursor of one topic | characters | as decimals | formatting it |');
+    lines.push('|---|---:|---:|---:|');
+    for (const item of wide.cursor) {
+      lines.push(
+        `| ${num(item.partitions)} partitions | ${num(item.cursorLength)} | ${num(item.decimalLength)} | ${num(item.formatNanoseconds)} ns |`,
+      );
+    }
+    lines.push('');
+  }
+  const storm = results.storm;
+  if (storm) {
+    lines.push('| Reconnect storm (gateway) | |');
+    lines.push('|---|---:|');
+    lines.push(`| streams resuming at once, from an id a minute old | ${num(storm['streams'])} |`);
+    lines.push(
+      `| records in the replay buffer (15 minutes of mixed traffic) | ${num(storm['bufferedRecords'])} |`,
+    );
+    lines.push(`| until every stream is open | ${num(storm['openSeconds'], 1)} s |`);
+    lines.push(
+      `| until every stream is live (has a broadcast sent after the storm) | ${num(storm['liveSeconds'], 1)} s |`,
+    );
+    lines.push(`| opens told to retry later (429, Retry-After) | ${num(storm['refusedOpens'])} |`);
+    lines.push(`| events replayed | ${num(storm['replayedEvents'])} |`);
+    lines.push(
+      `| worst event-loop delay / p99 | ${ms(storm['maxEventLoopDelayMs'])} / ${ms(storm['p99EventLoopDelayMs'])} |`,
+    );
+    lines.push('');
+  }
   /** @type {Array<[string, object | null]>} */
   const targets = [
     ['gateway', gateway],

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, relative, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import kafkajs from 'kafkajs';
 import { EmbeddedKafka, KAFKA_VERSION } from '../scripts/embedded-kafka.mjs';
 import { ensureTopics, splitList } from '../scripts/kafka-topics.mjs';
@@ -77,6 +78,12 @@ const params = {
   connectConcurrency: Math.round(numberEnv('BENCH_CONNECT_CONCURRENCY', 32, 1, 5000)),
   idleSettleS: numberEnv('BENCH_IDLE_SETTLE_S', smoke ? 1 : 3, 0, 600),
   partitions: Math.round(numberEnv('BENCH_PARTITIONS', 3, 1, 1000)),
+  /** Partitions of the topic of the wide scenario (0 leaves it out). */
+  widePartitions: Math.round(numberEnv('BENCH_WIDE_PARTITIONS', smoke ? 8 : 64, 0, 1000)),
+  /** Broadcasts sent one at a time in the fan-out scenario. */
+  fanoutEvents: Math.round(numberEnv('BENCH_FANOUT_EVENTS', smoke ? 2 : 10, 1, 1000)),
+  /** Records a second of the storm's 15 minutes of history (0 leaves the storm out). */
+  stormRate: numberEnv('BENCH_STORM_RATE', smoke ? 5 : 100, 0, 10_000),
   topic:
     env.BENCH_TOPIC ??
     `bench-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${randomBytes(2).toString('hex')}`,
@@ -598,12 +605,14 @@ async function warmUp(ctx) {
 }
 
 /**
- * One target, every scenario: start, streams, idle, warm-up, targeted, broadcast, steady, stop.
+ * Starts a target on `topic` and opens the load's streams on it (resuming from `lastEventId`
+ * when given); returns the context and the idle memory figures, and a function that stops both.
  * @param {'gateway' | 'raw'} kind
- * @param {{ brokers: string[], producer: BenchProducer, moderateRate?: number }} shared
+ * @param {{ brokers: string[], producer: BenchProducer, topic: string, name: string,
+ *   env?: Record<string, string>, lastEventId?: string, connectConcurrency?: number }} setup
  */
-async function runTarget(kind, shared) {
-  const label = kind === 'gateway' ? '[gateway]' : '[raw SSE floor]';
+async function startTarget(kind, setup) {
+  const label = kind === 'gateway' ? `[gateway${setup.name}]` : `[raw SSE floor${setup.name}]`;
   const script =
     kind === 'gateway' ? join(projectRoot, 'dist', 'main.js') : join(benchDir, 'raw-sse-server.mjs');
   if (!existsSync(script))
@@ -616,8 +625,8 @@ async function runTarget(kind, shared) {
     env: {
       PATH: env.PATH ?? '',
       NO_COLOR: '1',
-      KAFKA_BROKERS: shared.brokers.join(','),
-      KAFKA_TOPICS: params.topic,
+      KAFKA_BROKERS: setup.brokers.join(','),
+      KAFKA_TOPICS: setup.topic,
       KAFKA_GROUP_PREFIX: 'bench',
       JWT_SECRET: secret,
       HOST: '127.0.0.1',
@@ -625,11 +634,12 @@ async function runTarget(kind, shared) {
       SSE_HEARTBEAT_MS: String(params.heartbeatMs),
       SSE_MAX_LIFETIME_MS: String(24 * 3600_000),
       REPLAY_MAX_BYTES: String(params.replayMaxBytes),
-      // The load opens streams as fast as it can; the open rate limit is measured by the storm.
+      // The load opens streams as fast as it can; the storm measures the open rate limit.
       STREAM_OPENS_PER_SECOND: '1000000',
+      ...setup.env,
     },
-    logFile: join(workDir, `${kind}.log`),
-    startTimeoutMs: 90_000,
+    logFile: join(workDir, `${kind}${setup.name.replace(/\W+/g, '-')}.log`),
+    startTimeoutMs: 180_000,
   });
   const stopTarget = onCleanup(`${label} process`, () => target.stop());
   const load = new Load({
@@ -640,15 +650,31 @@ async function runTarget(kind, shared) {
     tokenTtlSeconds: Math.max(3600, params.timeoutS * 2),
   });
   const closeLoad = onCleanup(`${label} load clients`, () => load.close());
-  const ctx = { target, load, producer: shared.producer, label };
+  /** @type {Context} */
+  const ctx = { target, load, producer: setup.producer, label };
+  const stop = async () => {
+    log(`${label} closing streams and stopping`);
+    await closeLoad();
+    const { code, signal } = await stopTarget();
+    log(`${label} stopped (${signal ?? `exit ${code}`})`);
+  };
   try {
     log(`${label} up at ${target.url} (pid ${target.pid}), ready`);
     const before = await target.memory();
     const openStart = monotonicMs();
-    const opened = await load.open(new URL('/events', target.url), Math.max(60_000, streams * 20), (p) =>
-      log(
-        `${label} opening streams: ${fmt(p.opened)} of ${fmt(streams)} open, ${fmt(p.attempts - p.opened)} attempts pending or failed`,
-      ),
+    const resume = {
+      ...(setup.lastEventId === undefined ? {} : { lastEventId: setup.lastEventId }),
+      ...(setup.connectConcurrency === undefined ? {} : { concurrency: setup.connectConcurrency }),
+    };
+    const opened = await load.open(
+      new URL('/events', target.url),
+      Math.max(60_000, streams * 20),
+      (p) =>
+        log(
+          `${label} opening streams: ${fmt(p.opened)} of ${fmt(streams)} open, ` +
+            `${fmt(p.attempts - p.opened)} attempts pending or failed, ${fmt(p.refused)} told to retry later`,
+        ),
+      resume,
     );
     const openSeconds = (monotonicMs() - openStart) / 1000;
     log(
@@ -660,6 +686,7 @@ async function runTarget(kind, shared) {
       streams: opened,
       openSeconds: round(openSeconds, 2),
       connectsPerSecond: round(opened / openSeconds, 1),
+      refusedOpens: load.progress.refused,
       rssBeforeBytes: before.rss,
       rssAfterBytes: after.rss,
       heapUsedBeforeBytes: before.heapUsed,
@@ -673,9 +700,27 @@ async function runTarget(kind, shared) {
       `${label} idle: RSS ${fmt(idle.rssPerStreamBytes)} B/stream, heap ${fmt(idle.heapPerStreamBytes)} B/stream ` +
         `(RSS ${fmt(before.rss / 2 ** 20)} → ${fmt(after.rss / 2 ** 20)} MiB)`,
     );
+    return { ctx, idle, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * One target, every scenario: start, streams, idle, warm-up, targeted, broadcast, fan-out,
+ * steady, stop.
+ * @param {'gateway' | 'raw'} kind
+ * @param {{ brokers: string[], producer: BenchProducer, moderateRate?: number }} shared
+ */
+async function runTarget(kind, shared) {
+  const { ctx, idle, stop } = await startTarget(kind, { ...shared, topic: params.topic, name: '' });
+  const { target, load } = ctx;
+  try {
     await warmUp(ctx);
     const targeted = await throughputScenario(ctx, 'targeted', kind);
     const broadcast = await throughputScenario(ctx, 'broadcast', kind);
+    const fanout = await fanoutScenario(ctx);
     // The steady mix at a load below saturation: a fraction of the capacity the gateway showed
     // (the floor gets the same load as the gateway, so their latencies compare).
     shared.moderateRate ??= Math.max(
@@ -700,11 +745,12 @@ async function runTarget(kind, shared) {
       durationS: params.steadyDurationS,
     });
     const { closed } = load.progress;
-    if (closed > 0) log(`${label} WARNING: ${closed} streams were closed by the server during the run`);
+    if (closed > 0) log(`${ctx.label} WARNING: ${closed} streams were closed by the server during the run`);
     return {
       idle,
       targeted,
       broadcast,
+      fanout,
       steady,
       steadyModerate,
       streamsClosedByServer: closed,
@@ -713,11 +759,242 @@ async function runTarget(kind, shared) {
       logFile: target.logFile,
     };
   } finally {
-    log(`${label} closing streams and stopping`);
-    await closeLoad();
-    const { code, signal } = await stopTarget();
-    log(`${label} stopped (${signal ?? `exit ${code}`})`);
+    await stop();
   }
+}
+
+/**
+ * Targeted delivery on a topic of `params.widePartitions` partitions: every id carries one offset
+ * per partition, so this is where their length and cost show.
+ * @param {'gateway' | 'raw'} kind
+ * @param {{ brokers: string[], producer: BenchProducer, topic: string }} wide
+ */
+async function runWide(kind, wide) {
+  const { ctx, stop } = await startTarget(kind, { ...wide, name: ` ${params.widePartitions} partitions` });
+  try {
+    await warmUp(ctx);
+    const targeted = await throughputScenario(ctx, 'targeted', kind);
+    const { idLength } = await ctx.load.stats();
+    return { partitions: params.widePartitions, targeted, idLength: idLength ?? null };
+  } finally {
+    await stop();
+  }
+}
+
+/**
+ * One broadcast at a time to every stream, `params.fanoutEvents` times: the latency of a single
+ * event's fan-out, from its production to each stream's receipt, with nothing else queued.
+ * @param {Context} ctx
+ */
+async function fanoutScenario(ctx) {
+  const eventType = 'bench.fanout';
+  await ctx.load.expect(eventType);
+  const cpu = cpuMarks(ctx);
+  const t0 = monotonicMs();
+  let produced = 0;
+  let complete = true;
+  for (let i = 0; i < params.fanoutEvents && complete; i++) {
+    await ctx.producer.send([broadcastRecord(eventType, i)]);
+    produced++;
+    complete = await drain(ctx, produced * streams, `fan-out ${produced}`, {
+      idleMs: 10_000,
+      hardMs: 60_000,
+    });
+  }
+  const figures = await deliveryFigures(ctx, {
+    t0,
+    produced,
+    expected: produced * streams,
+    complete,
+    cpu,
+    producedUntil: monotonicMs(),
+  });
+  log(
+    `${ctx.label} fan-out: ${produced} broadcasts one at a time to ${fmt(streams)} streams, latency p50 ${figures.latency.p50Ms} ms, ` +
+      `p99 ${figures.latency.p99Ms} ms, max ${figures.latency.maxMs} ms`,
+  );
+  return figures;
+}
+
+/**
+ * A reconnect storm: the gateway starts on a topic holding 15 minutes of mixed traffic (records
+ * stamped over the window, so the replay buffer holds them once warm), then every stream arrives
+ * at once, resuming from an id one minute old, at the default open rate limit. Reports how long
+ * until every stream is open and until every one is live (has a broadcast sent after the storm),
+ * and the gateway's worst event-loop delay meanwhile.
+ * @param {{ brokers: string[], topic: string }} storm
+ */
+async function runStorm(storm) {
+  const label = '[gateway storm]';
+  const producer = new BenchProducer(storm.brokers, storm.topic);
+  await producer.connect();
+  const disconnect = onCleanup('storm producer', () => producer.disconnect());
+  try {
+    const now = Date.now();
+    const windowMs = 15 * 60_000;
+    const total = Math.round(params.stormRate * (windowMs / 1000));
+    log(
+      `${label} producing ${fmt(total)} records stamped over the last 15 minutes (${params.stormRate}/s, 0.1% broadcast)`,
+    );
+    for (let from = 0; from < total; from += 1000) {
+      const records = [];
+      for (let seq = from; seq < Math.min(total, from + 1000); seq++) {
+        const record =
+          seq % 1000 === 999
+            ? broadcastRecord('bench.history', seq)
+            : targetedRecord('bench.history', seq, seq % streams);
+        records.push({ ...record, timestamp: String(Math.round(now - windowMs + (seq * windowMs) / total)) });
+      }
+      await producer.send(records);
+    }
+    const admin = new Kafka({
+      brokers: storm.brokers,
+      clientId: 'bench-storm',
+      logLevel: logLevel.WARN,
+    }).admin();
+    await admin.connect();
+    const oneMinuteAgo = await admin
+      .fetchTopicOffsetsByTimestamp(storm.topic, now - 60_000)
+      .finally(() => admin.disconnect());
+    const LogPosition = await gatewayLogPosition();
+    const cursor = LogPosition.empty();
+    for (const { partition, offset } of oneMinuteAgo) cursor.set(storm.topic, partition, Number(offset));
+    const lastEventId = cursor.format([storm.topic]);
+    const gateway = await TargetProcess.start({
+      name: 'the gateway (storm)',
+      script: join(projectRoot, 'dist', 'main.js'),
+      nodeArgs: params.gatewayNodeOptions,
+      env: {
+        PATH: env.PATH ?? '',
+        NO_COLOR: '1',
+        KAFKA_BROKERS: storm.brokers.join(','),
+        KAFKA_TOPICS: storm.topic,
+        KAFKA_GROUP_PREFIX: 'bench',
+        JWT_SECRET: secret,
+        HOST: '127.0.0.1',
+        PORT: '0',
+        SSE_HEARTBEAT_MS: String(params.heartbeatMs),
+        SSE_MAX_LIFETIME_MS: String(24 * 3600_000),
+      },
+      logFile: join(workDir, 'gateway-storm.log'),
+      startTimeoutMs: 180_000,
+    });
+    const stopGateway = onCleanup(`${label} process`, () => gateway.stop());
+    const load = new Load({
+      streams,
+      clients: params.clients,
+      concurrency: params.connectConcurrency,
+      secret,
+      tokenTtlSeconds: Math.max(3600, params.timeoutS * 2),
+    });
+    const closeLoad = onCleanup(`${label} load clients`, () => load.close());
+    try {
+      const metricsBefore = await gatewayCounters(gateway.url);
+      await gateway.loopDelayStart();
+      const started = monotonicMs();
+      await load.open(
+        new URL('/events', gateway.url),
+        Math.max(120_000, streams * 30),
+        (p) =>
+          log(`${label} ${fmt(p.opened)} of ${fmt(streams)} open, ${fmt(p.refused)} told to retry later`),
+        { lastEventId, concurrency: Math.ceil(streams / params.clients) },
+      );
+      const openSeconds = (monotonicMs() - started) / 1000;
+      await load.expect('bench.live');
+      await producer.send([broadcastRecord('bench.live', 0)]);
+      const live = await drain(
+        /** @type {Context} */ ({ target: gateway, load, producer, label }),
+        streams,
+        'live',
+        {
+          idleMs: 30_000,
+          hardMs: 120_000,
+        },
+      );
+      const liveSeconds = (monotonicMs() - started) / 1000;
+      const loop = await gateway.loopDelayStop();
+      const metricsAfter = await gatewayCounters(gateway.url);
+      const result = {
+        streams,
+        bufferedRecords: total,
+        openSeconds: round(openSeconds, 2),
+        liveSeconds: round(liveSeconds, 2),
+        everyStreamLive: live,
+        refusedOpens: load.progress.refused,
+        replays: metricsAfter.replays - metricsBefore.replays,
+        replayedEvents: metricsAfter.replayedEvents - metricsBefore.replayedEvents,
+        resets: metricsAfter.resets - metricsBefore.resets,
+        maxEventLoopDelayMs: round(loop.maxMs, 1),
+        p99EventLoopDelayMs: round(loop.p99Ms, 1),
+      };
+      log(
+        `${label} ${fmt(streams)} streams resumed from an id a minute old: all open in ${result.openSeconds} s ` +
+          `(${fmt(result.refusedOpens)} times told to retry later), all live in ${result.liveSeconds} s, ` +
+          `${fmt(result.replayedEvents)} events replayed, worst event-loop delay ${result.maxEventLoopDelayMs} ms`,
+      );
+      return result;
+    } finally {
+      await closeLoad();
+      await stopGateway();
+    }
+  } finally {
+    await disconnect();
+  }
+}
+
+/** The gateway's own position type, from its build, to write cursors as it does. */
+async function gatewayLogPosition() {
+  /** @type {unknown} */
+  const module = await import(pathToFileURL(join(projectRoot, 'dist', 'event-bus', 'log-position.js')).href);
+  return /** @type {typeof import('../src/event-bus/log-position.js')} */ (module).LogPosition;
+}
+
+/**
+ * Counters of the gateway's /metrics that the storm reads.
+ * @param {string} url
+ */
+async function gatewayCounters(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (/** @type {string} */ name) =>
+    text
+      .split('\n')
+      .filter((line) => line.startsWith(name))
+      .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+  return {
+    replays: value('sse_replays_total'),
+    replayedEvents: value('sse_replayed_events_total'),
+    resets: value('sse_resets_total'),
+  };
+}
+
+/**
+ * What formatting a cursor costs in the gateway's own code (dist), for 3 and for many partitions.
+ */
+async function cursorCost() {
+  const LogPosition = await gatewayLogPosition();
+  /** @param {number} partitions */
+  const cost = (partitions) => {
+    const position = LogPosition.empty();
+    for (let partition = 0; partition < partitions; partition++)
+      position.set('notifications', partition, 10_000_000 + partition * 37);
+    const rounds = Math.max(2000, Math.round(600_000 / partitions));
+    let length = 0;
+    // Compiled first, as it is in a gateway that has run a while.
+    for (let i = 0; i < rounds; i++) length = position.format(['notifications']).length;
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < rounds; i++) {
+      position.set('notifications', i % partitions, 10_000_000 + i);
+      length = position.format(['notifications']).length;
+    }
+    const nanos = Number(process.hrtime.bigint() - t0) / rounds;
+    return {
+      partitions,
+      cursorLength: length,
+      decimalLength: partitions * 9 - 1,
+      formatNanoseconds: round(nanos, 0),
+    };
+  };
+  return [cost(3), cost(params.widePartitions)];
 }
 
 /**
@@ -785,6 +1062,73 @@ async function consumeFloor(brokers, mode) {
   return result;
 }
 
+/**
+ * The same consume floor with @platformatic/kafka, the maintained pure-JS client that installs
+ * here (v1 on Node 20; v2 needs Node 22.22), to inform the choice of client: records/s, no parsing.
+ * @param {string[]} brokers
+ */
+async function platformaticFloor(brokers) {
+  const { Consumer } = await import('@platformatic/kafka');
+  const kafka = new Kafka({ brokers, clientId: 'bench-consume-floor', logLevel: logLevel.WARN });
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(params.topic).finally(() => admin.disconnect());
+  const total = offsets.reduce((sum, { high, low }) => sum + Number(high) - Number(low), 0);
+  const consumer = new Consumer({
+    groupId: `bench-consume-floor.${randomBytes(4).toString('hex')}`,
+    clientId: 'bench-consume-floor',
+    bootstrapBrokers: brokers,
+  });
+  /** @type {{ close(): Promise<void> } | undefined} */
+  let messages;
+  const close = onCleanup('@platformatic/kafka consumer', async () => {
+    // Its stream first: the consumer refuses to leave its group while one consumes.
+    await messages?.close();
+    await consumer.close();
+  });
+  let count = 0;
+  /** @type {number | undefined} */
+  let first;
+  let last = 0;
+  try {
+    const stream = await consumer.consume({ topics: [params.topic], mode: 'earliest', autocommit: false });
+    messages = stream;
+    /** @type {unknown} */
+    let failure;
+    stream.on('error', (/** @type {unknown} */ err) => (failure = err));
+    stream.on('data', () => {
+      const now = monotonicMs();
+      first ??= now;
+      count++;
+      last = now;
+    });
+    const deadline = monotonicMs() + 180_000;
+    let lastLine = monotonicMs();
+    while (count < total) {
+      if (failure) throw failure instanceof Error ? failure : new Error('the consumer stream failed');
+      if (monotonicMs() > deadline) throw new Error(`it read ${count} of ${total} records in 180 s`);
+      if (monotonicMs() - lastLine >= 1000) {
+        lastLine = monotonicMs();
+        log(`[kafka consume floor] @platformatic/kafka: ${fmt(count)} of ${fmt(total)} records`);
+      }
+      await sleep(10);
+    }
+  } finally {
+    await close();
+  }
+  const seconds = Math.max(1e-3, (last - (first ?? last)) / 1000);
+  const result = {
+    mode: 'platformatic',
+    records: count,
+    seconds: round(seconds, 3),
+    recordsPerSecond: round(count / seconds, 1),
+  };
+  log(
+    `[kafka consume floor] @platformatic/kafka: ${fmt(result.recordsPerSecond)} records/s over ${fmt(count)} records`,
+  );
+  return result;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Run
 
@@ -846,6 +1190,7 @@ function ratios(gateway, raw, consume) {
       'latency.p99Ms',
       'latency.maxMs',
     ],
+    fanout: ['latency.p50Ms', 'latency.p99Ms', 'latency.maxMs', 'targetCpuMicrosPerDelivery'],
     steady: [
       'deliveriesPerSecond',
       'targetCpuMicrosPerDelivery',
@@ -923,8 +1268,33 @@ async function main() {
     targets[kind] = await runTarget(kind, shared);
   }
   await disconnectProducer();
+
+  /** @type {Record<string, Awaited<ReturnType<typeof runWide>>>} */
+  const wide = {};
+  if (params.widePartitions > 0) {
+    const topic = `${params.topic}-wide`;
+    await ensureTopics(brokers, [topic], params.widePartitions);
+    const wideProducer = new BenchProducer(brokers, topic);
+    await wideProducer.connect();
+    const disconnectWide = onCleanup('wide producer', () => wideProducer.disconnect());
+    for (const kind of /** @type {Array<'gateway' | 'raw'>} */ (params.targets)) {
+      wide[kind] = await runWide(kind, { brokers, producer: wideProducer, topic });
+    }
+    await disconnectWide();
+  }
+  let storm = null;
+  if (params.stormRate > 0 && params.targets.includes('gateway')) {
+    const topic = `${params.topic}-storm`;
+    await ensureTopics(brokers, [topic], params.partitions);
+    storm = await runStorm({ brokers, topic });
+  }
+  const cursor = await cursorCost();
   const kafkaConsume = await consumeFloor(brokers, 'eachMessage');
   const kafkaConsumeBatch = await consumeFloor(brokers, 'eachBatch');
+  const platformatic = await platformaticFloor(brokers).catch((/** @type {unknown} */ err) => {
+    log(`[kafka consume floor] @platformatic/kafka: not measured (${String(err)})`);
+    return null;
+  });
 
   const finishedAt = new Date();
   const results = {
@@ -944,9 +1314,11 @@ async function main() {
     },
     gateway: targets.gateway ?? null,
     floors: {
-      kafkaConsume: { ...kafkaConsume, eachBatch: kafkaConsumeBatch },
+      kafkaConsume: { ...kafkaConsume, eachBatch: kafkaConsumeBatch, platformatic },
       rawSse: targets.raw ?? null,
     },
+    wide: { gateway: wide.gateway ?? null, raw: wide.raw ?? null, cursor },
+    storm,
     ratios: ratios(targets.gateway, targets.raw, kafkaConsume),
     workDir,
   };
