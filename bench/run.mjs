@@ -1319,7 +1319,7 @@ async function main() {
     },
     wide: { gateway: wide.gateway ?? null, raw: wide.raw ?? null, cursor },
     storm,
-    ratios: ratios(targets.gateway, targets.raw, kafkaConsume),
+    ratios: ratios(targets.gateway, targets.raw, kafkaConsumeBatch),
     workDir,
   };
   const jsonFile = join(resultsDir, `${stamp}.json`);
