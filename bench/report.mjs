@@ -79,7 +79,7 @@ export function get(object, path) {
  *   kafka: { version: string },
  *   gateway: object | null,
  *   floors: { kafkaConsume: ConsumeFigures & { eachBatch: ConsumeFigures, platformatic?: ConsumeFigures | null },
- *     rawSse: object | null },
+ *     rawSse: object | null, nestSse?: object | null },
  *   wide?: { gateway: object | null, raw: object | null,
  *     cursor: Array<{ partitions: number, cursorLength: number, decimalLength: number, formatNanoseconds: number }> },
  *   storm?: Record<string, number | boolean> | null,
@@ -170,6 +170,22 @@ export function markdownReport(results) {
     }
   }
   lines.push('');
+  const nest = results.floors.nestSse;
+  if (nest) {
+    // The framework's share of a connection: what a bare Nest @Sse() route holds per stream.
+    lines.push('| Idle stream | Gateway | Nest @Sse() floor | Raw SSE floor | Gateway ÷ Nest | Nest ÷ raw |');
+    lines.push('|---|---:|---:|---:|---:|---:|');
+    /** @type {Array<[string, string]>} */
+    const figures = [
+      ['RSS per stream', 'idle.rssPerStreamBytes'],
+      ['JS heap per stream', 'idle.heapPerStreamBytes'],
+    ];
+    for (const [label, path] of figures) {
+      const [a, b, c] = [get(gateway, path), get(nest, path), get(raw, path)];
+      lines.push(`| ${label} | ${bytes(a)} | ${bytes(b)} | ${bytes(c)} | ${ratio(a, b)} | ${ratio(b, c)} |`);
+    }
+    lines.push('');
+  }
   lines.push('| Kafka consume floor | records/s | Gateway targeted events/s | Gateway ÷ floor |');
   lines.push('|---|---:|---:|---:|');
   lines.push(

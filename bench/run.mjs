@@ -82,6 +82,8 @@ const params = {
   widePartitions: Math.round(numberEnv('BENCH_WIDE_PARTITIONS', smoke ? 8 : 64, 0, 1000)),
   /** Broadcasts sent one at a time in the fan-out scenario. */
   fanoutEvents: Math.round(numberEnv('BENCH_FANOUT_EVENTS', smoke ? 2 : 10, 1, 1000)),
+  /** Whether idle streams are also measured on the Nest @Sse() floor (BENCH_NEST_FLOOR=0 leaves it out). */
+  nestFloor: env.BENCH_NEST_FLOOR !== '0',
   /** Records a second of the storm's 15 minutes of history (0 leaves the storm out). */
   stormRate: numberEnv('BENCH_STORM_RATE', smoke ? 5 : 100, 0, 10_000),
   topic:
@@ -100,6 +102,15 @@ const params = {
 for (const target of targetsWanted) {
   if (target !== 'gateway' && target !== 'raw') throw new Error(`BENCH_TARGETS: unknown target ${target}`);
 }
+/**
+ * What runs: the gateway, the raw floor (every scenario), and the Nest @Sse() floor, which only
+ * holds idle streams: what the framework alone keeps per connection.
+ */
+const TARGET_KINDS = {
+  gateway: { name: 'gateway', file: '' },
+  raw: { name: 'raw SSE floor', file: 'raw-sse-server.mjs' },
+  nest: { name: 'Nest @Sse() floor', file: 'nest-sse-floor.mjs' },
+};
 if (Math.ceil(streams / params.clients) > 15_000) {
   throw new Error(
     'Too many streams per load client: raise BENCH_CLIENTS (one process holds at most ~19k sockets)',
@@ -607,19 +618,19 @@ async function warmUp(ctx) {
 /**
  * Starts a target on `topic` and opens the load's streams on it (resuming from `lastEventId`
  * when given); returns the context and the idle memory figures, and a function that stops both.
- * @param {'gateway' | 'raw'} kind
+ * @param {keyof typeof TARGET_KINDS} kind
  * @param {{ brokers: string[], producer: BenchProducer, topic: string, name: string,
  *   env?: Record<string, string>, lastEventId?: string, connectConcurrency?: number }} setup
  */
 async function startTarget(kind, setup) {
-  const label = kind === 'gateway' ? `[gateway${setup.name}]` : `[raw SSE floor${setup.name}]`;
-  const script =
-    kind === 'gateway' ? join(projectRoot, 'dist', 'main.js') : join(benchDir, 'raw-sse-server.mjs');
+  const { name, file } = TARGET_KINDS[kind];
+  const label = `[${name}${setup.name}]`;
+  const script = kind === 'gateway' ? join(projectRoot, 'dist', 'main.js') : join(benchDir, file);
   if (!existsSync(script))
     throw new Error(`${script} is missing: run \`npm run build\` first (npm run bench does)`);
   log(`${label} starting ${relative(projectRoot, script)}`);
   const target = await TargetProcess.start({
-    name: kind === 'gateway' ? 'the gateway' : 'the raw SSE floor',
+    name: `the ${name}`,
     script,
     nodeArgs: kind === 'gateway' ? params.gatewayNodeOptions : [],
     env: {
@@ -1267,6 +1278,12 @@ async function main() {
   for (const kind of /** @type {Array<'gateway' | 'raw'>} */ (params.targets)) {
     targets[kind] = await runTarget(kind, shared);
   }
+  let nestIdle = null;
+  if (params.nestFloor && params.targets.includes('gateway')) {
+    const { idle, stop } = await startTarget('nest', { ...shared, topic: params.topic, name: '' });
+    await stop();
+    nestIdle = idle;
+  }
   await disconnectProducer();
 
   /** @type {Record<string, Awaited<ReturnType<typeof runWide>>>} */
@@ -1316,6 +1333,7 @@ async function main() {
     floors: {
       kafkaConsume: { ...kafkaConsume, eachBatch: kafkaConsumeBatch, platformatic },
       rawSse: targets.raw ?? null,
+      nestSse: nestIdle && { idle: nestIdle },
     },
     wide: { gateway: wide.gateway ?? null, raw: wide.raw ?? null, cursor },
     storm,
