@@ -1,26 +1,17 @@
-import { DCLinter } from 'dclint';
+import { DCLinter as UntypedLinter } from 'dclint';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 
-/**
- * The compose file checked against the Compose specification's JSON schema (dclint, which ships
- * the schema and validates it without Docker), with its style rules off: no Docker engine or
- * docker-compose runs on these machines.
- */
-function lintCompose(path: string): Array<{ rule: string; message: string }> {
-  const linter = new DCLinter({
-    rules: Object.fromEntries(STYLE_RULES.map((rule) => [rule, 0])),
-    quiet: true,
-    debug: false,
-    exclude: [],
-  });
-  return linter
-    .lintFiles([path], false)
-    .flatMap((result) => result.messages.filter((message) => message.type === 'error'))
-    .map((message) => ({ rule: message.rule, message: message.message }));
+/** The part of dclint's linter used here: its own typings do not resolve under NodeNext. */
+interface ComposeLinter {
+  lintFiles(
+    paths: string[],
+    recursive: boolean,
+  ): Array<{ messages: Array<{ rule: string; type: 'error' | 'warning'; message: string }> }>;
 }
+const Linter = UntypedLinter as unknown as new (config: object) => ComposeLinter;
 
 /** dclint's opinions on layout and naming; the schema check and its error rules stay on. */
 const STYLE_RULES = [
@@ -35,6 +26,24 @@ const STYLE_RULES = [
   'services-alphabetical-order',
   'top-level-properties-order',
 ];
+
+/**
+ * The compose file checked against the Compose specification's JSON schema (dclint, which ships
+ * the schema and validates it without Docker), with its style rules off: no Docker engine or
+ * docker-compose runs on these machines.
+ */
+function lintCompose(path: string): Array<{ rule: string; message: string }> {
+  const linter = new Linter({
+    rules: Object.fromEntries(STYLE_RULES.map((rule) => [rule, 0])),
+    quiet: true,
+    debug: false,
+    exclude: [],
+  });
+  return linter
+    .lintFiles([path], false)
+    .flatMap((result) => result.messages.filter((message) => message.type === 'error'))
+    .map((message) => ({ rule: message.rule, message: message.message }));
+}
 
 interface ComposeFile {
   services: Record<string, { image?: string; build?: unknown; environment?: Record<string, unknown> }>;

@@ -158,8 +158,8 @@ export class EventClient<Events extends EventMap = EventMap> {
   ): Unsubscribe {
     let handlers = this.typed.get(type);
     if (!handlers) this.typed.set(type, (handlers = new Set()));
-    handlers.add(handler as (data: never, event: GatewayEvent<never>) => void);
-    return () => handlers.delete(handler as (data: never, event: GatewayEvent<never>) => void);
+    handlers.add(handler);
+    return () => handlers.delete(handler);
   }
 
   /** Handles every event, whatever its type (checkpoints and resets excepted). */

@@ -96,7 +96,7 @@ describe(TabGroup.name, () => {
     const first = gateway.last.open();
     for (let n = 1; n <= 3; n++) first.event('notification', `notifications/0/${n}`, { n }, `c${n}`);
     await clock.advance(0);
-    leader!.client.close();
+    leader.client.close();
     await clock.advance(0);
 
     expect(gateway.requests).toHaveLength(2);
@@ -106,11 +106,11 @@ describe(TabGroup.name, () => {
     for (let n = 2; n <= 6; n++) gateway.last.event('notification', `notifications/0/${n}`, { n }, `c${n}`);
     await clock.advance(0);
 
-    expect(second!.numbers).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(third!.numbers).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(lastStatus(second!)).toEqual({ status: 'live', tabs: 2, leader: true });
-    expect(lastStatus(third!)).toEqual({ status: 'live', tabs: 2, leader: false });
-    expect(lastStatus(leader!)?.status).toBe('closed');
+    expect(second.numbers).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(third.numbers).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(lastStatus(second)).toEqual({ status: 'live', tabs: 2, leader: true });
+    expect(lastStatus(third)).toEqual({ status: 'live', tabs: 2, leader: false });
+    expect(lastStatus(leader)?.status).toBe('closed');
   });
 
   it('should take over when the leader tab crashes without a word', async () => {
@@ -131,14 +131,14 @@ describe(TabGroup.name, () => {
     expect(gateway.last.headers['last-event-id']).toBe('notifications/0/1;c1');
     gateway.last.open().event('notification', 'notifications/0/2', { n: 2 }, 'c2');
     await clock.advance(0);
-    expect(second!.numbers).toEqual([1, 2]);
+    expect(second.numbers).toEqual([1, 2]);
   });
 
   it('should hand the stream over while the leader tab is frozen, and take its place in the queue again', async () => {
     const [leader, second] = [await openTab(), await openTab()];
     gateway.last.open().event('notification', 'notifications/0/1', { n: 1 }, 'c1');
     await clock.advance(0);
-    const group = (leader!.client as unknown as { feed: TabGroup }).feed;
+    const group = (leader.client as unknown as { feed: TabGroup }).feed;
     group.suspend();
     await clock.advance(0);
     gateway.last.open().event('notification', 'notifications/0/2', { n: 2 }, 'c2');
@@ -147,10 +147,10 @@ describe(TabGroup.name, () => {
     await clock.advance(0);
 
     expect(gateway.open).toHaveLength(1);
-    expect(lastStatus(second!)).toMatchObject({ status: 'live', leader: true });
+    expect(lastStatus(second)).toMatchObject({ status: 'live', leader: true });
     // Frozen, it stayed in the group: it gets what came meanwhile once it runs again.
-    expect(leader!.numbers).toEqual([1, 2]);
-    expect(lastStatus(leader!)).toMatchObject({ status: 'live', leader: false, tabs: 2 });
+    expect(leader.numbers).toEqual([1, 2]);
+    expect(lastStatus(leader)).toMatchObject({ status: 'live', leader: false, tabs: 2 });
   });
 
   it('should count a tab that leaves out, and drop its topics from the stream', async () => {

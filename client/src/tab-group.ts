@@ -259,7 +259,7 @@ export class TabGroup implements Feed {
 
   private say(message: DistributiveOmit<TabMessage, 'from'>): void {
     if (this.stopped && message.kind !== 'leave') return;
-    this.options.channel.postMessage({ ...message, from: this.options.tabId } as TabMessage);
+    this.options.channel.postMessage({ ...message, from: this.options.tabId });
   }
 }
 

@@ -56,5 +56,5 @@ export class FakeClock {
 
 /** Lets pending promise callbacks and stream reads run. */
 export async function settle(): Promise<void> {
-  for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+  for (let i = 0; i < 10; i++) await new Promise((resolve) => setTimeout(resolve, 0));
 }

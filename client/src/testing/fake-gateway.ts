@@ -82,7 +82,8 @@ export class FakeGateway {
   readonly requests: FakeRequest[] = [];
 
   readonly fetch = ((input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
-    const request = new FakeRequest(String(input), init);
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const request = new FakeRequest(url, init);
     this.requests.push(request);
     return request.response;
   }) as typeof globalThis.fetch;

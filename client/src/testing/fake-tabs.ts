@@ -33,7 +33,7 @@ export class FakeLocks implements Locks {
       this.queues.set(name, [...(this.queues.get(name) ?? []), waiter]);
       this.grant(name);
     });
-  }) as Locks['request'];
+  });
 
   query: Locks['query'] = () =>
     Promise.resolve({
@@ -60,7 +60,7 @@ export class FakeLocks implements Locks {
     if (!waiter) return;
     this.holders.set(name, waiter);
     Promise.resolve()
-      .then(() => waiter.run({ name, mode: 'exclusive' } as Lock))
+      .then(() => waiter.run({ name, mode: 'exclusive' }))
       .then(waiter.resolve, waiter.reject)
       .finally(() => {
         if (this.holders.get(name) !== waiter) return;
