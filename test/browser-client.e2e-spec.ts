@@ -220,6 +220,26 @@ describe('The browser client in a real Chromium (e2e)', () => {
     expect(state.statuses.map((status) => status.status)).toEqual(['connecting', 'live', 'reset', 'live']);
   });
 
+  it('should stream by cookie when the app gives no getToken', async () => {
+    const user = newUser();
+    const context = await newContext(() => Promise.reject(new Error('not used')));
+    await context.addCookies([
+      {
+        name: 'session',
+        value: await signToken({ sub: user }),
+        url: gateway.url,
+        httpOnly: true,
+        sameSite: 'Strict',
+      },
+    ]);
+    const tab = await ClientTab.open(context, gateway.url, { useToken: false });
+    await liveWith(tab, 1);
+    await send(user, 'notifications', [1]);
+
+    await waitFor(async () => (await tab.numbers()).length === 1, 'the event');
+    expect((await tab.state()).tokenCalls).toEqual([]);
+  });
+
   it('should refresh the token once after a 401 and go on with the new one', async () => {
     const user = newUser();
     const context = await newContext((refresh) =>
@@ -300,7 +320,7 @@ describe('The browser client in a real Chromium (e2e)', () => {
 
     for (const tab of tabs)
       await waitFor(async () => (await tab.numbers()).length === 1, 'the event in each tab');
-    expect(await gateway.metric('sse_streams_open')).toBe(2);
+    await waitFor(async () => (await gateway.metric('sse_streams_open')) === 2, 'a stream per tab');
   });
 
   it('should show every event type on the demo page, with its status and how many tabs share the stream', async () => {
