@@ -14,14 +14,22 @@ import { kafkaClientConfig } from './kafka-client.config.js';
 export const INVALID_REASON_HEADER = 'x-gateway-invalid-reason';
 export const SOURCE_HEADER = 'x-gateway-source';
 
-/** Copies in flight at most; past them, more are counted as overflow and dropped. */
+/** Records in flight at most; past them, more are counted as overflow and dropped. */
 const MAX_IN_FLIGHT = 1000;
 const SEND_TIMEOUT_MS = 5000;
 
+/** An invalid record to copy, and why it is invalid. */
+export interface DeadLetter {
+  readonly source: RecordPosition;
+  readonly message: KafkaMessage;
+  readonly reason: string;
+}
+
 /**
  * Copies invalid records, as they came, to KAFKA_DEAD_LETTER_TOPIC with the reason and the source
- * position in headers. Copying never holds up consumption: a copy is sent in the background, and
- * one that fails (the topic is missing, Kafka is down) is counted and logged, not retried.
+ * position in headers. Copying never holds up consumption: the copies of a batch are sent in the
+ * background in one request, and a request that fails (the topic is missing, Kafka is down) is
+ * counted and logged, not retried.
  */
 @Injectable()
 export class DeadLetterService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -54,39 +62,39 @@ export class DeadLetterService implements OnApplicationBootstrap, OnApplicationS
     await this.producer?.disconnect().catch(() => undefined);
   }
 
-  /** Copies an invalid record in the background. */
-  copy(source: RecordPosition, message: KafkaMessage, reason: string): void {
+  /** Copies the invalid records of one batch in the background. */
+  copy(letters: readonly DeadLetter[]): void {
     const { producer, topic } = this;
-    if (!producer || topic === undefined) return;
-    if (this.inFlight >= MAX_IN_FLIGHT) {
-      this.metrics.deadLetter('overflow');
-      return;
-    }
-    this.inFlight++;
-    const where = `${source.topic}/${source.partition}/${source.offset}`;
+    if (!producer || topic === undefined || letters.length === 0) return;
+    const room = Math.max(0, MAX_IN_FLIGHT - this.inFlight);
+    const sent = letters.length > room ? letters.slice(0, room) : letters;
+    if (sent.length < letters.length) this.metrics.deadLetter('overflow', letters.length - sent.length);
+    if (sent.length === 0) return;
+    this.inFlight += sent.length;
+    const where = sent.map(({ source }) => `${source.topic}/${source.partition}/${source.offset}`);
     void Promise.resolve(this.connected)
       .then(() =>
         producer.send({
           topic,
           timeout: SEND_TIMEOUT_MS,
-          messages: [
-            {
-              key: message.key,
-              value: message.value,
-              headers: { ...message.headers, [INVALID_REASON_HEADER]: reason, [SOURCE_HEADER]: where },
-            },
-          ],
+          messages: sent.map(({ message, reason }, i) => ({
+            key: message.key,
+            value: message.value,
+            headers: { ...message.headers, [INVALID_REASON_HEADER]: reason, [SOURCE_HEADER]: where[i]! },
+          })),
         }),
       )
       .then(
-        () => this.metrics.deadLetter('copied'),
+        () => this.metrics.deadLetter('copied', sent.length),
         (err: unknown) => {
-          this.metrics.deadLetter('failed');
+          this.metrics.deadLetter('failed', sent.length);
+          const first = where[0]!;
+          const more = sent.length > 1 ? ` and ${sent.length - 1} more` : '';
           this.logger.warn(
-            `Could not copy invalid record ${where} to ${topic}: ${err instanceof Error ? err.message : String(err)}`,
+            `Could not copy invalid record ${first}${more} to ${topic}: ${err instanceof Error ? err.message : String(err)}`,
           );
         },
       )
-      .finally(() => this.inFlight--);
+      .finally(() => (this.inFlight -= sent.length));
   }
 }

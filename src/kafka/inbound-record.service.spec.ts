@@ -10,7 +10,7 @@ import type { MetricsService } from '../metrics/metrics.service.js';
 import { newBus, testConfig } from '../testing/fixtures.js';
 import { SKIPPED_BATCH_HEADER } from './compression-codecs.js';
 import type { ConsumedBatch } from './consumed-batch.js';
-import type { DeadLetterService } from './dead-letter.service.js';
+import type { DeadLetter, DeadLetterService } from './dead-letter.service.js';
 import { InboundRecordService } from './inbound-record.service.js';
 
 const SECRET = 'card-4111-1111-1111-1111';
@@ -70,8 +70,10 @@ describe(InboundRecordService.name, () => {
     ));
     copies = [];
     const deadLetters = {
-      copy: (source: { topic: string; partition: number; offset: number }, _: KafkaMessage, reason: string) =>
-        copies.push([`${source.topic}/${source.partition}/${source.offset}`, reason]),
+      copy: (letters: readonly DeadLetter[]) =>
+        letters.forEach(({ source, reason }) =>
+          copies.push([`${source.topic}/${source.partition}/${source.offset}`, reason]),
+        ),
     } as unknown as DeadLetterService;
     sut = new InboundRecordService(config, bus, metrics, deadLetters);
     dispatched = [];

@@ -7,7 +7,7 @@ import { MAX_OFFSET } from '../event-bus/log-position.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { BATCH_SKIP_REASONS, SKIPPED_BATCH_HEADER, type BatchSkipReason } from './compression-codecs.js';
 import type { ConsumedBatch } from './consumed-batch.js';
-import { DeadLetterService } from './dead-letter.service.js';
+import { DeadLetterService, type DeadLetter } from './dead-letter.service.js';
 import { parseRecordValue, type InvalidRecordReason } from './record-parser.js';
 
 /** Why a record carries no event: the contract, or an offset past what the gateway tracks (MAX_OFFSET). */
@@ -36,6 +36,7 @@ export class InboundRecordService {
     const { topic, partition } = batch;
     const events: GatewayEvent[] = [];
     const invalid = new Map<SkipReason, number[]>();
+    const deadLetters: DeadLetter[] = [];
     // Records re-read while warming up were dead-lettered by whoever read them live.
     const liveFrom = this.bus.liveFromOf(topic, partition) ?? 0;
     let previous = -1;
@@ -66,7 +67,8 @@ export class InboundRecordService {
       let offsets = invalid.get(parsed.reason);
       if (!offsets) invalid.set(parsed.reason, (offsets = []));
       offsets.push(offset);
-      if (offset >= liveFrom) this.deadLetters.copy({ topic, partition, offset }, message, parsed.reason);
+      if (offset >= liveFrom)
+        deadLetters.push({ source: { topic, partition, offset }, message, reason: parsed.reason });
     }
     this.bus.dispatch({
       topic,
@@ -79,6 +81,7 @@ export class InboundRecordService {
     });
     this.metrics.recordsConsumedOf(topic, records);
     if (invalid.size > 0) this.logInvalid(topic, partition, invalid);
+    this.deadLetters.copy(deadLetters);
   }
 
   private logInvalid(topic: string, partition: number, invalid: Map<SkipReason, number[]>): void {

@@ -137,8 +137,8 @@ export class MetricsService {
     this.deliveryLatency.observe(Math.max(0, latencyMs) / 1000);
   }
 
-  deadLetter(outcome: 'copied' | 'failed' | 'overflow'): void {
-    this.deadLetters.inc({ outcome });
+  deadLetter(outcome: 'copied' | 'failed' | 'overflow', records = 1): void {
+    this.deadLetters.inc({ outcome }, records);
   }
 
   batchSkipped(reason: string): void {
