@@ -6,7 +6,7 @@
 # All configuration is by environment variable (src/config/gateway.config.ts). The Kafka topics
 # must exist before the gateway starts; docker-compose.yml creates them in its kafka-init service.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: all dependencies, compile, then drop the dev dependencies ------------------------
 FROM ${NODE_IMAGE} AS build
@@ -19,6 +19,8 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 
 COPY nest-cli.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The browser client, bundled for the demo page (served when DEMO_ENABLED is true).
+COPY client ./client
 RUN npm run build \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
@@ -32,6 +34,7 @@ WORKDIR /app
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/client/dist ./client/dist
 
 USER node
 EXPOSE 3000

@@ -1,10 +1,27 @@
-/** Unit tests: specs beside the code, no broker (src/, and scripts/ for the scaling model). */
-export default {
-  rootDir: 'src',
-  roots: ['<rootDir>', '<rootDir>/../scripts'],
+/** Unit tests: specs beside the code, no broker and no browser. */
+const esm = {
   testEnvironment: 'node',
   testRegex: '\\.spec\\.ts$',
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/../tsconfig.json' }] },
+};
+
+export default {
+  projects: [
+    {
+      // The gateway (src/), and scripts/ for the scaling model.
+      displayName: 'gateway',
+      rootDir: 'src',
+      roots: ['<rootDir>', '<rootDir>/../scripts'],
+      ...esm,
+      transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/../tsconfig.json' }] },
+    },
+    {
+      // The browser client, in Node: fetch, streams and BroadcastChannel are Node's own.
+      displayName: 'client',
+      rootDir: 'client/src',
+      ...esm,
+      transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/../tsconfig.json' }] },
+    },
+  ],
 };

@@ -3,6 +3,7 @@ import { Logger } from 'nestjs-pino';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config/gateway.config.js';
 import { setUpApiDocs } from './docs/api-docs.js';
 import { GatewayKafkaServer } from './kafka/gateway-kafka.server.js';
+import { HEARTBEAT_HEADER } from './stream/event-stream.service.js';
 
 /**
  * Everything the gateway needs beyond its modules, shared by main.ts and the e2e tests: logger,
@@ -21,6 +22,8 @@ export async function startGateway(app: INestApplication): Promise<void> {
       credentials: true,
       methods: ['GET', 'POST'],
       allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
+      // A fetch-based client reads these across origins: when to retry, and how often heartbeats come.
+      exposedHeaders: ['Retry-After', HEARTBEAT_HEADER],
       maxAge: 600,
     });
   }

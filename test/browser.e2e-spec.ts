@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './support/browser.js';
 import { createTestProducer, type TestProducer } from './support/kafka-producer.js';
 import { startTestGateway, type TestGateway } from './support/test-gateway.js';
 import { signToken } from './support/tokens.js';
 import { waitFor } from './support/wait-for.js';
-
-/** Debian's Chromium; `.ci/run` installs it. Playwright never downloads a browser here. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 interface PageState {
   numbers: number[];
@@ -19,17 +17,7 @@ describe('A real browser EventSource (e2e)', () => {
   let producer: TestProducer;
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     gateway = await startTestGateway();
     producer = await createTestProducer();
   }, 60_000);

@@ -69,6 +69,17 @@ describe('CORS (e2e)', () => {
       expect(answer.firstBlock?.[0]).toEqual({ name: 'event', value: 'checkpoint' });
     });
 
+    it('should let the listed origin read Retry-After and the heartbeat interval (the browser client does)', async () => {
+      const answer = await probe(`${suite.gateway.url}/events`, {
+        headers: { origin: APP, authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+      });
+
+      expect(answer.headers.get('sse-heartbeat-ms')).toMatch(/^\d+$/);
+      expect(answer.headers.get('access-control-expose-headers')?.toLowerCase().split(',')).toEqual(
+        expect.arrayContaining(['retry-after', 'sse-heartbeat-ms']),
+      );
+    });
+
     it('should let the listed origin read why a stream was refused', async () => {
       const answer = await probe(`${suite.gateway.url}/events`, { headers: { origin: APP } });
 

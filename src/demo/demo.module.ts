@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
+import { DemoClientBundle } from './demo-client.bundle.js';
 import { DemoEnabledGuard } from './demo-enabled.guard.js';
 import { DemoController } from './demo.controller.js';
 import { DemoTokenService } from './demo-token.service.js';
 
 @Module({
   controllers: [DemoController],
-  providers: [DemoTokenService, DemoEnabledGuard],
+  providers: [DemoTokenService, DemoEnabledGuard, DemoClientBundle],
 })
 export class DemoModule {}

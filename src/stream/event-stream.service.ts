@@ -32,6 +32,11 @@ import { selectTopics } from './topic-selection.js';
  */
 export const SLOW_CLIENT_MAX_PENDING = 256 * 1024;
 const TIMER_RESOLUTION_MS = 250;
+/**
+ * The heartbeat interval, given with the stream's headers: a client that hears nothing for about
+ * twice as long knows the connection is dead (a proxy or a NAT dropped it without a word).
+ */
+export const HEARTBEAT_HEADER = 'SSE-Heartbeat-Ms';
 const RATE_SWEEP_INTERVAL_MS = 60_000;
 
 /** Every open stream of the instance: opens them within the limits, and ends them at shutdown. */
@@ -96,6 +101,7 @@ export class EventStreamService implements ConnectionOwner, BeforeApplicationShu
     const topics = this.hub.topicSet(selectTopics(this.config.kafka.topics, user.topics, topicsQuery));
     this.limits.admit(user.id);
     return new Observable<MessageEvent>((observer) => {
+      response.setHeader(HEARTBEAT_HEADER, String(this.settings.heartbeatMs));
       const connection = new StreamConnection(this, user, topics, response, observer, randomUUID());
       this.connections.add(connection);
       this.limits.opened(user.id);

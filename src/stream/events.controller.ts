@@ -19,7 +19,7 @@ import type { AuthUser } from '../auth/auth-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import { StreamAuthGuard } from '../auth/stream-auth.guard.js';
 import { requestIdOf } from '../logging/logger.options.js';
-import { EventStreamService } from './event-stream.service.js';
+import { EventStreamService, HEARTBEAT_HEADER } from './event-stream.service.js';
 
 @ApiTags('events')
 @Controller('events')
@@ -49,7 +49,16 @@ export class EventsController {
     required: false,
     description: 'Resume after this id (EventSource sends it)',
   })
-  @ApiOkResponse({ description: 'The stream', content: { 'text/event-stream': {} } })
+  @ApiOkResponse({
+    description: 'The stream',
+    content: { 'text/event-stream': {} },
+    headers: {
+      [HEARTBEAT_HEADER]: {
+        description: 'The heartbeat interval in ms: silence for about twice as long means a dead connection',
+        schema: { type: 'integer' },
+      },
+    },
+  })
   @ApiBadRequestResponse({ description: 'Unknown topic' })
   @ApiUnauthorizedResponse({ description: 'Missing, invalid or expired credentials' })
   @ApiForbiddenResponse({ description: 'A topic outside the token’s topics claim' })

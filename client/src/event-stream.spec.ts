@@ -1,0 +1,335 @@
+import { EventStream, type StreamOptions, type StreamState } from './event-stream.js';
+import type { SseBlock } from './sse-connection.js';
+import { FakeClock } from './testing/fake-clock.js';
+import { FakeGateway, tokenExpiringAt } from './testing/fake-gateway.js';
+import type { TokenRequest } from './token.js';
+
+describe(EventStream.name, () => {
+  let clock: FakeClock;
+  let gateway: FakeGateway;
+  let states: StreamState[];
+  let blocks: Array<{ block: SseBlock; lastId: string | undefined }>;
+  let tokenRequests: TokenRequest[];
+
+  const OPTIONS: StreamOptions = {
+    url: 'https://gw.example/events',
+    topics: ['orders'],
+    getToken: undefined,
+    credentials: 'same-origin',
+    lastEventId: undefined,
+    retryMs: 1000,
+    maxRetryMs: 30_000,
+    heartbeatMs: 15_000,
+  };
+
+  const start = (options: Partial<StreamOptions> = {}) => {
+    const sut = new EventStream(
+      { ...OPTIONS, ...options },
+      {
+        block: (block, lastId) => blocks.push({ block, lastId }),
+        position: () => undefined,
+        state: (state) => states.push(state),
+      },
+      clock.environment(gateway.fetch, () => 0.5),
+    );
+    sut.start();
+    return sut;
+  };
+
+  /** Tokens that live `lifeMs` from when they are asked for. */
+  const tokensLiving =
+    (lifeMs: number) =>
+    (request: TokenRequest): string => {
+      tokenRequests.push(request);
+      return tokenExpiringAt(clock.time + lifeMs);
+    };
+
+  const statuses = () => states.map((state) => state.status);
+
+  beforeEach(() => {
+    clock = new FakeClock();
+    gateway = new FakeGateway();
+    states = [];
+    blocks = [];
+    tokenRequests = [];
+  });
+
+  it('should be connecting, then live once the stream opens, with the topics in the URL', async () => {
+    start({ topics: ['orders', 'chat'] });
+    await clock.advance(0);
+    gateway.last.open();
+    await clock.advance(0);
+
+    expect(statuses()).toEqual(['connecting', 'live']);
+    expect(gateway.last.url).toBe('https://gw.example/events?topics=chat,orders');
+  });
+
+  it('should move the last id only on blocks that carry one, and resume from it after the gateway ends the stream', async () => {
+    start({ lastEventId: 'orders/0/0;c0' });
+    await clock.advance(0);
+    expect(gateway.last.headers['last-event-id']).toBe('orders/0/0;c0');
+    gateway.last.open().event('order.created', 'orders/0/1', { n: 1 }, 'c1').send('event: note\ndata: 1\n\n');
+    await clock.advance(0);
+    gateway.last.end();
+    await clock.advance(0);
+
+    expect(blocks.map(({ lastId }) => lastId)).toEqual(['orders/0/1;c1', 'orders/0/1;c1']);
+    expect(states.at(-1)).toEqual({
+      status: 'reconnecting',
+      inMs: 500,
+      cause: 'the gateway ended the stream',
+    });
+    await clock.advance(500);
+    expect(gateway.requests).toHaveLength(2);
+    expect(gateway.last.headers['last-event-id']).toBe('orders/0/1;c1');
+  });
+
+  it('should pass checkpoints on as positions, not as blocks', async () => {
+    const positions: string[] = [];
+    const sut = new EventStream(
+      OPTIONS,
+      {
+        block: (block) => blocks.push({ block, lastId: undefined }),
+        position: (id) => positions.push(id),
+        state: () => undefined,
+      },
+      clock.environment(gateway.fetch),
+    );
+    sut.start();
+    await clock.advance(0);
+    gateway.last.open().send('event: checkpoint\nid: orders=AQY\ndata: \n\n');
+    await clock.advance(0);
+
+    expect(positions).toEqual(['t=AQI', 'orders=AQY']);
+    expect(blocks).toEqual([]);
+    expect(sut.lastEventId).toBe('orders=AQY');
+  });
+
+  it('should back off with full jitter from the retry it was given, doubling while attempts fail', async () => {
+    start();
+    for (let attempt = 0; attempt < 4; attempt++) {
+      await clock.advance(0);
+      gateway.last.networkError();
+      await clock.advance(0);
+      const state = states.at(-1);
+      await clock.advance(state?.status === 'reconnecting' ? state.inMs : 0);
+    }
+
+    expect(states.filter((state) => state.status === 'reconnecting').map((state) => state.inMs)).toEqual([
+      500, 1000, 2000, 4000,
+    ]);
+  });
+
+  it('should take the server’s retry as the base, and start again from it once a stream opens', async () => {
+    start();
+    await clock.advance(0);
+    gateway.last.networkError();
+    await clock.advance(500);
+    gateway.last.open({ first: 'retry: 200\n\n' });
+    await clock.advance(0);
+    gateway.last.end();
+    await clock.advance(0);
+
+    expect(states.at(-1)).toMatchObject({ status: 'reconnecting', inMs: 100 });
+  });
+
+  it.each([429, 503])('should wait as long as Retry-After says after a %i', async (status) => {
+    start();
+    await clock.advance(0);
+    gateway.last.refuse(status, 'busy', { 'retry-after': '3' });
+    await clock.advance(2999);
+
+    expect(states.at(-1)).toMatchObject({
+      status: 'reconnecting',
+      inMs: 3000,
+      cause: `HTTP ${status}: busy`,
+    });
+    expect(gateway.requests).toHaveLength(1);
+    await clock.advance(1);
+    expect(gateway.requests).toHaveLength(2);
+  });
+
+  it('should ask for a fresh token once after a 401, then give up with an error', async () => {
+    start({ getToken: tokensLiving(60_000) });
+    await clock.advance(0);
+    gateway.last.refuse(401, 'Token expired');
+    await clock.advance(0);
+    gateway.last.refuse(401, 'Token expired');
+    await clock.advance(60_000);
+
+    expect(tokenRequests).toEqual([{ refresh: false }, { refresh: true }]);
+    expect(gateway.requests).toHaveLength(2);
+    expect(states.at(-1)).toMatchObject({
+      status: 'closed',
+      error: { code: 'unauthorized', status: 401, message: 'Token expired' },
+    });
+  });
+
+  it('should go live with the refreshed token when it is accepted', async () => {
+    start({ getToken: tokensLiving(60_000) });
+    await clock.advance(0);
+    gateway.last.refuse(401, 'Token expired');
+    await clock.advance(0);
+    gateway.last.open();
+    await clock.advance(0);
+
+    expect(statuses()).toEqual(['connecting', 'live']);
+  });
+
+  it('should give up at once on a 401 without a token (cookies cannot be refreshed here)', async () => {
+    start();
+    await clock.advance(0);
+    gateway.last.refuse(401, 'No credentials');
+    await clock.advance(60_000);
+
+    expect(gateway.requests).toHaveLength(1);
+    expect(states.at(-1)).toMatchObject({ status: 'closed', error: { code: 'unauthorized' } });
+  });
+
+  it.each([
+    [403, 'forbidden'],
+    [400, 'bad-request'],
+  ])('should give up at once on a %i', async (status, code) => {
+    start({ getToken: tokensLiving(60_000) });
+    await clock.advance(0);
+    gateway.last.refuse(status, 'no');
+    await clock.advance(60_000);
+
+    expect(gateway.requests).toHaveLength(1);
+    expect(tokenRequests).toHaveLength(1);
+    expect(states.at(-1)).toMatchObject({ status: 'closed', error: { code, status } });
+  });
+
+  describe('token rotation', () => {
+    it('should open a stream with a fresh token from the last id before the token expires, then close the old one', async () => {
+      start({ getToken: tokensLiving(8000) });
+      await clock.advance(0);
+      const first = gateway.last.open().event('order.created', 'orders/0/1', { n: 1 }, 'c1');
+      await clock.advance(5999);
+      expect(gateway.requests).toHaveLength(1);
+
+      await clock.advance(1);
+      const second = gateway.last;
+      expect(gateway.requests).toHaveLength(2);
+      expect(tokenRequests).toEqual([{ refresh: false }, { refresh: true }]);
+      expect(second.headers['last-event-id']).toBe('orders/0/1;c1');
+      expect(second.headers.authorization).not.toBe(first.headers.authorization);
+      expect(first.aborted).toBe(false);
+
+      second.open();
+      await clock.advance(0);
+      expect(first.aborted).toBe(true);
+      expect(statuses()).toEqual(['connecting', 'live']);
+    });
+
+    it('should pass on the new stream’s blocks and no longer the old one’s', async () => {
+      start({ getToken: tokensLiving(8000) });
+      await clock.advance(0);
+      const first = gateway.last.open();
+      await clock.advance(6000);
+      const second = gateway.last.open();
+      await clock.advance(0);
+      first.event('order.created', 'orders/0/1', { n: 1 }, 'old');
+      second.event('order.created', 'orders/0/1', { n: 1 }, 'new');
+      await clock.advance(0);
+
+      expect(blocks.map(({ lastId }) => lastId)).toEqual(['orders/0/1;new']);
+    });
+
+    it('should rotate again with every token', async () => {
+      start({ getToken: tokensLiving(8000) });
+      for (let rotation = 0; rotation < 3; rotation++) {
+        await clock.advance(0);
+        gateway.last.open();
+        await clock.advance(6000);
+      }
+      gateway.last.open();
+      await clock.advance(0);
+
+      expect(gateway.requests).toHaveLength(4);
+      expect(gateway.open).toEqual([gateway.last]);
+    });
+
+    it('should keep the current stream when the new one is refused for now, and try again', async () => {
+      start({ getToken: tokensLiving(8000) });
+      await clock.advance(0);
+      const first = gateway.last.open();
+      await clock.advance(6000);
+      gateway.last.refuse(429, 'slow down', { 'retry-after': '1' });
+      await clock.advance(0);
+
+      expect(first.aborted).toBe(false);
+      expect(statuses()).toEqual(['connecting', 'live']);
+      await clock.advance(1000);
+      expect(gateway.requests).toHaveLength(3);
+      gateway.last.open();
+      await clock.advance(0);
+      expect(first.aborted).toBe(true);
+    });
+
+    it('should let the new stream take over when the old one ends first', async () => {
+      start({ getToken: tokensLiving(8000) });
+      await clock.advance(0);
+      const first = gateway.last.open();
+      await clock.advance(6000);
+      first.end();
+      await clock.advance(0);
+      gateway.last.open().event('order.created', 'orders/0/1', { n: 1 }, 'new');
+      await clock.advance(0);
+
+      expect(gateway.requests).toHaveLength(2);
+      expect(blocks.map(({ lastId }) => lastId)).toEqual(['orders/0/1;new']);
+    });
+
+    it('should not rotate when no fresher token is to be had', async () => {
+      const token = tokenExpiringAt(clock.time + 8000);
+      start({ getToken: () => token });
+      await clock.advance(0);
+      gateway.last.open();
+      await clock.advance(7000);
+
+      expect(gateway.requests).toHaveLength(1);
+    });
+  });
+
+  it('should move to new topics through a new stream from the last id, then close the old one', async () => {
+    const sut = start();
+    await clock.advance(0);
+    const first = gateway.last.open().event('order.created', 'orders/0/1', { n: 1 }, 'c1');
+    await clock.advance(0);
+    sut.setTopics(['orders', 'chat']);
+    await clock.advance(0);
+
+    expect(gateway.last.url).toBe('https://gw.example/events?topics=chat,orders');
+    expect(gateway.last.headers['last-event-id']).toBe('orders/0/1;c1');
+    gateway.last.open();
+    await clock.advance(0);
+    expect(first.aborted).toBe(true);
+  });
+
+  it('should switch once open when the topics changed while it was connecting', async () => {
+    const sut = start();
+    await clock.advance(0);
+    sut.setTopics(['chat']);
+    gateway.last.open();
+    await clock.advance(0);
+
+    expect(gateway.requests.map((request) => request.url)).toEqual([
+      'https://gw.example/events?topics=orders',
+      'https://gw.example/events?topics=chat',
+    ]);
+  });
+
+  it('should close its connection and make no more on stop', async () => {
+    const sut = start();
+    await clock.advance(0);
+    gateway.last.open();
+    await clock.advance(0);
+    sut.stop();
+    await clock.advance(60_000);
+
+    expect(gateway.last.aborted).toBe(true);
+    expect(gateway.requests).toHaveLength(1);
+    expect(statuses()).toEqual(['connecting', 'live', 'closed']);
+  });
+});
