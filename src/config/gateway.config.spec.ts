@@ -553,6 +553,81 @@ describe('parseGatewayConfig', () => {
     });
   });
 
+  describe('partition ownership', () => {
+    it('should be off by default', () => {
+      expect(parseGatewayConfig(BASE).ownership).toBeUndefined();
+    });
+
+    it('should stay off in every-instance mode, whatever else is set', () => {
+      const sut = parseGatewayConfig({
+        ...BASE,
+        KAFKA_TOPICS: 'orders,news',
+        KAFKA_BROADCAST_TOPICS: 'news',
+        GATEWAY_NODE_NAME: 'gw-1',
+      });
+
+      expect(sut.ownership).toBeUndefined();
+    });
+
+    it('should split keyed and broadcast topics and default the group from the prefix', () => {
+      const sut = parseGatewayConfig({
+        ...BASE,
+        KAFKA_CONSUMPTION: 'partition-owner',
+        KAFKA_TOPICS: 'orders,news,chat',
+        KAFKA_BROADCAST_TOPICS: 'news, news',
+        KAFKA_GROUP_PREFIX: 'gw.prod',
+        GATEWAY_NODE_NAME: 'gw-2',
+      });
+
+      expect(sut.ownership).toEqual({
+        node: 'gw-2',
+        group: 'gw.prod.owners',
+        keyedTopics: ['orders', 'chat'],
+        broadcastTopics: ['news'],
+      });
+      expect(sut.kafka.topics).toEqual(['orders', 'news', 'chat']);
+    });
+
+    it('should read the owner group, and take a node name from the host name by default', () => {
+      const sut = parseGatewayConfig({
+        ...BASE,
+        KAFKA_CONSUMPTION: 'partition-owner',
+        KAFKA_OWNER_GROUP: 'owners',
+      });
+
+      expect(sut.ownership?.group).toBe('owners');
+      expect(sut.ownership?.broadcastTopics).toEqual([]);
+      expect(sut.ownership?.node).toMatch(/^[a-z0-9][a-z0-9-]{0,62}$/);
+    });
+
+    it('should refuse an unknown mode, a bad node name, broadcast topics not consumed, and no keyed topic', () => {
+      expect(
+        problemsOf({
+          ...BASE,
+          KAFKA_CONSUMPTION: 'sharded',
+          GATEWAY_NODE_NAME: 'GW_1',
+          KAFKA_BROADCAST_TOPICS: 'news',
+        }),
+      ).toEqual([
+        expect.stringMatching(/^KAFKA_CONSUMPTION: /),
+        expect.stringMatching(/^GATEWAY_NODE_NAME: use 1-63 lower-case letters/),
+        'KAFKA_BROADCAST_TOPICS: news must also be listed in KAFKA_TOPICS, which names every topic the gateway reads',
+      ]);
+      expect(
+        problemsOf({
+          ...BASE,
+          KAFKA_CONSUMPTION: 'partition-owner',
+          KAFKA_TOPICS: 'news',
+          KAFKA_BROADCAST_TOPICS: 'news',
+        }),
+      ).toEqual([
+        expect.stringMatching(
+          /^KAFKA_BROADCAST_TOPICS: with KAFKA_CONSUMPTION=partition-owner, at least one/,
+        ),
+      ]);
+    });
+  });
+
   describe('CONFIG_VARIABLES', () => {
     it('should list every variable the gateway reads', () => {
       expect([...CONFIG_VARIABLES].sort()).toEqual(
@@ -560,6 +635,7 @@ describe('parseGatewayConfig', () => {
           'AUTH_COOKIE_NAME',
           'CORS_ORIGINS',
           'DEMO_ENABLED',
+          'GATEWAY_NODE_NAME',
           'HOST',
           'JWT_ALGORITHM',
           'JWT_AUDIENCE',
@@ -567,13 +643,16 @@ describe('parseGatewayConfig', () => {
           'JWT_JWKS_URL',
           'JWT_PUBLIC_KEY',
           'JWT_SECRET',
+          'KAFKA_BROADCAST_TOPICS',
           'KAFKA_BROKERS',
           'KAFKA_CLIENT_ID',
+          'KAFKA_CONSUMPTION',
           'KAFKA_DEAD_LETTER_TOPIC',
           'KAFKA_GROUP_PREFIX',
           'KAFKA_MAX_RECORD_BYTES',
           'KAFKA_MAX_DECOMPRESSED_BYTES',
           'KAFKA_METADATA_REFRESH_MS',
+          'KAFKA_OWNER_GROUP',
           'KAFKA_RECOVERY_TIMEOUT_MS',
           'KAFKA_SASL_MECHANISM',
           'KAFKA_SASL_PASSWORD',

@@ -1,5 +1,6 @@
 import { ConfigModule, getConfigToken, registerAs } from '@nestjs/config';
 import type { DynamicModule } from '@nestjs/common';
+import { hostname } from 'node:os';
 import { z } from 'zod';
 
 export type JwtKeySource =
@@ -53,6 +54,8 @@ export interface GatewayConfig {
   http: { host: string; port: number; corsOrigins: string[] };
   publish: { claim: string; value: string };
   logging: { level: string; pretty: boolean };
+  /** Set only with KAFKA_CONSUMPTION=partition-owner; every instance reads everything otherwise. */
+  ownership?: OwnershipConfig;
 }
 
 export class ConfigError extends Error {
@@ -65,6 +68,7 @@ export class ConfigError extends Error {
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const BROKER_ADDRESS = /^(\[[0-9a-fA-F:]+\]|[^\s:,/[\]]+):(\d{1,5})$/;
 const MIN_HS256_SECRET_BYTES = 32;
+const NODE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 const isBrokerAddress = (broker: string): boolean => {
   const port = Number(BROKER_ADDRESS.exec(broker)?.[2]);
@@ -121,6 +125,16 @@ export const configSchema = z.object({
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: z.string().optional(),
   KAFKA_SASL_PASSWORD: z.string().optional(),
+  // Partition ownership (docs/scaling.md): off unless KAFKA_CONSUMPTION=partition-owner.
+  KAFKA_CONSUMPTION: z.enum(['every-instance', 'partition-owner']).default('every-instance'),
+  KAFKA_BROADCAST_TOPICS: list()
+    .pipe(z.array(z.string().regex(TOPIC_NAME, 'topic names use only letters, digits, ".", "_" and "-"')))
+    .optional(),
+  KAFKA_OWNER_GROUP: z.string().regex(TOPIC_NAME, 'use only letters, digits, ".", "_" and "-"').optional(),
+  GATEWAY_NODE_NAME: z
+    .string()
+    .regex(NODE_NAME, 'use 1-63 lower-case letters, digits and "-", starting with a letter or digit')
+    .optional(),
   JWT_SECRET: z.string().optional(),
   JWT_PUBLIC_KEY: z.string().optional(),
   JWT_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -184,7 +198,7 @@ export function parseGatewayConfig(source: NodeJS.ProcessEnv): GatewayConfig {
     ? []
     : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
   const key = jwtKeySource(env, problems);
-  problems.push(...crossFieldProblems(env));
+  problems.push(...crossFieldProblems(env), ...ownershipProblems(env));
   if (!parsed.success || !key || problems.length > 0) throw new ConfigError(problems);
   return toConfig(parsed.data, key);
 }
@@ -300,6 +314,7 @@ function toConfig(env: Env, key: JwtKeySource): GatewayConfig {
     demo: { enabled: env.DEMO_ENABLED },
     publish: { claim: env.PUBLISH_CLAIM, value: env.PUBLISH_VALUE },
     logging: { level: env.LOG_LEVEL, pretty: env.LOG_FORMAT === 'pretty' },
+    ownership: ownershipConfig(env),
   };
 }
 
@@ -317,4 +332,64 @@ export function gatewayConfigModule(config: GatewayConfig): Promise<DynamicModul
     ignoreEnvFile: true,
     load: [registerAs('gateway', () => config)],
   });
+}
+
+// ---- partition ownership (KAFKA_CONSUMPTION=partition-owner, docs/scaling.md) -----------------
+
+export interface OwnershipConfig {
+  /** This instance's name in `?node=` and in the owner group's metadata; unique in the group. */
+  node: string;
+  /** The consumer group every instance shares. */
+  group: string;
+  /** Topics keyed by user id: each partition is read by its owner only. */
+  keyedTopics: string[];
+  /** Topics every instance reads whole; a subset of KAFKA_TOPICS. */
+  broadcastTopics: string[];
+}
+
+function ownershipProblems(env: RawEnv): string[] {
+  const problems: string[] = [];
+  const topics = (env.KAFKA_TOPICS ?? 'notifications').split(',').map((topic) => topic.trim());
+  const broadcast = splitNames(env.KAFKA_BROADCAST_TOPICS);
+  const unlisted = broadcast.filter((topic) => !topics.includes(topic));
+  if (unlisted.length > 0) {
+    problems.push(
+      `KAFKA_BROADCAST_TOPICS: ${unlisted.join(', ')} must also be listed in KAFKA_TOPICS, which names every topic the gateway reads`,
+    );
+  }
+  const keyed = topics.filter((topic) => topic !== '' && !broadcast.includes(topic));
+  if (env.KAFKA_CONSUMPTION === 'partition-owner' && keyed.length === 0) {
+    problems.push(
+      'KAFKA_BROADCAST_TOPICS: with KAFKA_CONSUMPTION=partition-owner, at least one topic of KAFKA_TOPICS must be keyed by user id, not broadcast',
+    );
+  }
+  return problems;
+}
+
+function ownershipConfig(env: Env): OwnershipConfig | undefined {
+  if (env.KAFKA_CONSUMPTION !== 'partition-owner') return undefined;
+  const broadcastTopics = [...new Set(env.KAFKA_BROADCAST_TOPICS ?? [])];
+  return {
+    node: env.GATEWAY_NODE_NAME ?? nodeNameOf(hostname()),
+    group: env.KAFKA_OWNER_GROUP ?? `${env.KAFKA_GROUP_PREFIX}.owners`,
+    keyedTopics: [...new Set(env.KAFKA_TOPICS)].filter((topic) => !broadcastTopics.includes(topic)),
+    broadcastTopics,
+  };
+}
+
+/** A host name as a node name: lower case, other characters as "-". */
+function nodeNameOf(host: string): string {
+  const name = host
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+/, '')
+    .slice(0, 63);
+  return name === '' ? 'gateway' : name;
+}
+
+function splitNames(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
 }

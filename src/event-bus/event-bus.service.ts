@@ -119,6 +119,16 @@ export class EventBusService implements StreamHub, OnModuleInit, OnModuleDestroy
     return this.tracker.liveFromOf(topic, partition);
   }
 
+  /**
+   * Forgets partitions another instance owns now (partition-owner mode): their positions and
+   * buffered events. Their streams were ended before, with their resume points.
+   */
+  dropPartitions(topic: string, partitions: ReadonlySet<number>): void {
+    for (const partition of partitions) this.tracker.forget(topic, partition);
+    this.store.dropPartitions(topic, partitions);
+    this.metrics.replayStore(this.store.bytes, this.store.size);
+  }
+
   /** The consumer cannot follow Kafka: streams are told to move to another instance. */
   feedLost(reason: string): void {
     if (this.feedLostReason !== undefined) return;

@@ -32,6 +32,17 @@ describe(LogTracker.name, () => {
     expect(sut.liveStart(['orders']).get('orders', 0)).toBe(25);
   });
 
+  it('should forget a partition another instance owns now, and leave it out of cursors', () => {
+    sut.forget('orders', 0);
+
+    expect([sut.knows('orders', 0), sut.liveFromOf('orders', 0), sut.logEndOf('orders', 0).end]).toEqual([
+      false,
+      undefined,
+      undefined,
+    ]);
+    expect([...LogPosition.parse(sut.cursorText(['orders']))!.entries()]).toEqual([['orders', 1, 5]]);
+  });
+
   it('should keep the cursor text until the topic moves', () => {
     const before = sut.cursorText(['orders']);
 

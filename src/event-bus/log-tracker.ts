@@ -74,6 +74,15 @@ export class LogTracker {
     this.liveFrom.delete(topic, partition);
   }
 
+  /** Forgets a partition: another instance owns it now (partition-owner mode). */
+  forget(topic: string, partition: number): void {
+    this.next.delete(topic, partition);
+    this.liveFrom.delete(topic, partition);
+    const ends = this.logEnds.get(topic);
+    if (ends && partition < ends.length) ends[partition] = undefined;
+    this.cursorTexts.delete(topic);
+  }
+
   sawLogEnd(topic: string, partition: number, end: number, now = Date.now()): void {
     let ends = this.logEnds.get(topic);
     if (!ends) this.logEnds.set(topic, (ends = []));

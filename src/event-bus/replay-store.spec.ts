@@ -228,4 +228,35 @@ describe(ReplayStore.name, () => {
       expect(sut.size).toBe(1);
     });
   });
+
+  describe('partitions another instance owns now', () => {
+    it('should drop their events and their history, and keep the others', () => {
+      sut.completeFrom('orders', 0, 0);
+      sut.completeFrom('orders', 1, 0);
+      sut.completeFrom('orders', 2, 0);
+      append(
+        event(0, alice),
+        event(0, alice, { partition: 1 }),
+        event(1, everyone, { partition: 1 }),
+        event(0, bob, { partition: 2 }),
+      );
+
+      sut.dropPartitions('orders', new Set([0, 1]));
+
+      expect(sut.size).toBe(1);
+      expect(sut.firstReplayableOffset('orders', 0)).toBeUndefined();
+      expect(offsetsOf(replay('bob', ['orders'], from([['orders', 2, 0]])))).toEqual(['orders/2/0']);
+      expect(replay('alice', ['orders'], from([['orders', 1, 0]]))).toEqual({ ok: false, reason: 'too-old' });
+    });
+
+    it('should give their heap back', () => {
+      const before = sut.bytes;
+      sut.completeFrom('orders', 0, 0);
+      append(event(0, alice), event(1, everyone));
+
+      sut.dropPartitions('orders', new Set([0]));
+
+      expect(sut.bytes).toBe(before);
+    });
+  });
 });

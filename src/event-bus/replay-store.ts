@@ -198,12 +198,28 @@ export class ReplayStore {
    * recreated), so their offsets mean nothing any more. Rare, so a full pass is fine.
    */
   forgetPartition(topic: string, partition: number, completeFrom: number): void {
-    this.byPartition.get(topic)?.delete(partition);
+    this.removePartitions(topic, new Set([partition]));
+    this.complete.set(topic, partition, completeFrom);
+  }
+
+  /**
+   * Drops partitions of a topic altogether, in one pass: another instance owns them now
+   * (partition-owner mode). A resume from them is no longer this store's to serve.
+   */
+  dropPartitions(topic: string, partitions: ReadonlySet<number>): void {
+    this.removePartitions(topic, partitions);
+    for (const partition of partitions) this.complete.delete(topic, partition);
+  }
+
+  private removePartitions(topic: string, partitions: ReadonlySet<number>): void {
+    const topicLists = this.byPartition.get(topic);
+    for (const partition of partitions) topicLists?.delete(partition);
     this.lastList = undefined;
+    const removed = (entry: Entry): boolean => entry.topic === topic && partitions.has(entry.partition);
     for (const [key, list] of [...this.byKey]) {
       const kept = new Fifo<Entry>();
       for (const entry of list.entries) {
-        if (entry.topic === topic && entry.partition === partition) this.release(key, list, entry, false);
+        if (removed(entry)) this.release(key, list, entry, false);
         else kept.push(entry);
       }
       if (kept.size === 0) this.deleteList(key);
@@ -211,13 +227,13 @@ export class ReplayStore {
     }
     const order = new Fifo<Entry>();
     for (const entry of this.order) {
-      if (entry.topic === topic && entry.partition === partition)
-        this.heapBytes -= ENTRY_BYTES + 2 * SLOT_BYTES;
+      if (removed(entry)) this.heapBytes -= ENTRY_BYTES + 2 * SLOT_BYTES;
       else order.push(entry);
     }
     this.order = order;
-    this.complete.set(topic, partition, completeFrom);
-    for (const position of this.keyComplete.values()) position.delete(topic, partition);
+    for (const position of this.keyComplete.values()) {
+      for (const partition of partitions) position.delete(topic, partition);
+    }
   }
 
   private dropOldestOf(key: string, list: KeyList): void {

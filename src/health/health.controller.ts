@@ -31,6 +31,7 @@ export class HealthController {
       () => this.gateway.kafka(),
       () => this.gateway.replayBuffer(),
       () => this.gateway.streamsAccepted(),
+      ...(this.gateway.ownsPartitions ? [() => this.gateway.ownershipKnown()] : []),
     ]);
   }
 }

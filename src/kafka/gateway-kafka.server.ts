@@ -4,11 +4,13 @@ import { Kafka, type Admin, type Consumer, type EachBatchPayload } from 'kafkajs
 import { isObservable, lastValueFrom } from 'rxjs';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { EventBusService } from '../event-bus/event-bus.service.js';
+import { OwnershipService } from '../event-bus/ownership.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { registerCompressionCodecs } from './compression-codecs.js';
 import { KAFKA_RECORD_BATCH, KafkaBatchContext, type ConsumedBatch } from './consumed-batch.js';
 import { ConsumerHealthService } from './consumer-health.service.js';
 import { instanceGroupId, kafkaClientConfig } from './kafka-client.config.js';
+import { OwnerGroup } from './owner-group.js';
 
 /** How long a fetch waits for records; an idle consumer still fetches this often. */
 const FETCH_MAX_WAIT_MS = 1000;
@@ -41,7 +43,9 @@ const CONNECTIVITY_ERRORS = new Set([
  *   Until then readiness fails and, unless Kafka is merely unreachable, streams are sent to other
  *   instances. If no replacement joins within KAFKA_RECOVERY_TIMEOUT_MS, liveness fails;
  * - it looks up every partition's log end every KAFKA_METADATA_REFRESH_MS, for partitions added
- *   at run time, resumes that claim positions past the log, and readiness.
+ *   at run time, resumes that claim positions past the log, and readiness;
+ * - with KAFKA_CONSUMPTION=partition-owner, the consumer joins the one group all instances share
+ *   and reads only the keyed partitions it owns, plus every broadcast partition (see OwnerGroup).
  */
 @Injectable()
 export class GatewayKafkaServer extends ServerKafka {
@@ -58,12 +62,15 @@ export class GatewayKafkaServer extends ServerKafka {
   private closing = false;
   private logWatch: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
+  /** Partition-owner mode only: the instance's part in the shared owner group. */
+  private owner: OwnerGroup | undefined;
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     private readonly bus: EventBusService,
     private readonly health: ConsumerHealthService,
     private readonly metrics: MetricsService,
+    private readonly ownership: OwnershipService,
   ) {
     super({ client: kafkaClientConfig(config.kafka), postfixId: '' });
     this.topicNames = new Map(config.kafka.topics.map((topic) => [topic, topic]));
@@ -82,6 +89,15 @@ export class GatewayKafkaServer extends ServerKafka {
       );
       this.admin = this.kafka.admin({ retry: { retries: 1, initialRetryTime: 250 } });
       await this.admin.connect();
+      if (this.config.ownership) {
+        this.owner = new OwnerGroup({
+          settings: this.config.ownership,
+          windowMs: this.config.replay.windowMs,
+          admin: this.admin,
+          bus: this.bus,
+          ownership: this.ownership,
+        });
+      }
       await this.startFromWindow();
       await this.startConsumer();
       this.scheduleLogWatch();
@@ -93,6 +109,7 @@ export class GatewayKafkaServer extends ServerKafka {
 
   override async close(): Promise<void> {
     this.closing = true;
+    this.owner?.close();
     clearTimeout(this.logWatch);
     this.wake?.();
     await this.current?.disconnect().catch(() => undefined);
@@ -111,8 +128,10 @@ export class GatewayKafkaServer extends ServerKafka {
         `KAFKA_TOPICS names topics that do not exist in Kafka: ${missing.join(', ')}. Create them first.`,
       );
     }
+    // In partition-owner mode, a keyed partition is read from the window once it is gained.
+    await this.owner?.prepare();
     const since = Date.now() - this.config.replay.windowMs;
-    for (const topic of topics) {
+    for (const topic of this.owner?.broadcastTopics ?? topics) {
       const [starts, ends] = await Promise.all([
         admin.fetchTopicOffsetsByTimestamp(topic, since),
         admin.fetchTopicOffsets(topic),
@@ -136,6 +155,7 @@ export class GatewayKafkaServer extends ServerKafka {
       metadataMaxAge: this.config.kafka.metadataRefreshMs,
       // This transport replaces a stopped consumer itself, with a group of its own.
       retry: { ...retry, restartOnFailure: () => Promise.resolve(false) },
+      ...this.owner?.consumerOptions(),
     });
     this.current = consumer;
     this.watch(consumer);
@@ -154,6 +174,7 @@ export class GatewayKafkaServer extends ServerKafka {
     const mine = (): boolean => consumer === this.current && !this.closing;
     consumer.on(events.GROUP_JOIN, ({ payload }) => {
       if (!mine()) return;
+      this.owner?.joined(consumer, payload.memberAssignment);
       for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
         for (const partition of partitions) {
           const offset = this.bus.nextOffset(topic, partition);
@@ -167,13 +188,18 @@ export class GatewayKafkaServer extends ServerKafka {
     consumer.on(events.FETCH, () => mine() && this.health.fetched());
     // A batch of only transaction markers moves no record through the handler, but still moves on.
     consumer.on(events.END_BATCH_PROCESS, ({ payload }) => {
-      if (!mine()) return;
+      if (!mine() || !this.takes(payload.topic, payload.partition)) return;
       const next = Number(payload.lastOffset) + 1;
       this.bus.advanceTo(payload.topic, payload.partition, next);
       this.health.reached(payload.topic, payload.partition, next);
+      this.owner?.reached(payload.topic, payload.partition, next);
       this.metrics.lag(payload.topic, payload.partition, Number(payload.offsetLag));
     });
-    consumer.on(events.REBALANCING, () => mine() && this.health.lost('rebalancing'));
+    consumer.on(events.REBALANCING, () => {
+      if (!mine()) return;
+      this.health.lost('rebalancing');
+      this.owner?.rebalancing();
+    });
     consumer.on(events.CRASH, ({ payload }) => this.stopped(consumer, payload.error));
   }
 
@@ -181,6 +207,7 @@ export class GatewayKafkaServer extends ServerKafka {
     const { batch } = payload;
     // A batch fetched before a rebalance's seek must not move positions backwards or forwards.
     if (consumer !== this.current || !payload.isRunning() || payload.isStale()) return;
+    if (!this.takes(batch.topic, batch.partition)) return;
     const where = `${batch.topic}/${batch.partition}`;
     const consumed: ConsumedBatch = {
       topic: this.topicNames.get(batch.topic) ?? batch.topic,
@@ -277,7 +304,8 @@ export class GatewayKafkaServer extends ServerKafka {
         const offsets = await this.admin!.fetchTopicOffsets(topic);
         this.health.topicMissing(topic, false);
         for (const { partition, low, high } of offsets) {
-          if (!this.bus.knows(topic, partition)) {
+          // A keyed partition in partition-owner mode is read by its owner, once gained.
+          if (!this.bus.knows(topic, partition) && !this.ownership.isKeyed(topic)) {
             this.logger.log(`New partition ${topic}/${partition}: reading it from offset ${low}`);
             this.bus.startPartition(topic, partition, Number(low));
           }
@@ -289,6 +317,11 @@ export class GatewayKafkaServer extends ServerKafka {
         if (!missing) this.logger.debug(`Could not look up the log ends of ${topic}: ${describe(err)}`);
       }
     }
+  }
+
+  /** Whether this instance processes the partition's records: all of them, unless owners share them. */
+  private takes(topic: string, partition: number): boolean {
+    return this.owner?.reads(topic, partition) ?? true;
   }
 
   private sleep(ms: number): Promise<void> {

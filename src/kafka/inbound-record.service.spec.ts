@@ -5,8 +5,10 @@ import type { GatewayConfig } from '../config/gateway.config.js';
 import type { EventBusService } from '../event-bus/event-bus.service.js';
 import type { EventBatch } from '../event-bus/event-bus.service.js';
 import { LogPosition } from '../event-bus/log-position.js';
+import { OwnershipService } from '../event-bus/ownership.service.js';
 import type { HubSubscriber } from '../event-bus/stream-hub.js';
 import type { MetricsService } from '../metrics/metrics.service.js';
+import { OwnershipMetrics } from '../metrics/ownership.metrics.js';
 import { newBus, testConfig } from '../testing/fixtures.js';
 import { SKIPPED_BATCH_HEADER } from './compression-codecs.js';
 import type { ConsumedBatch } from './consumed-batch.js';
@@ -60,7 +62,7 @@ describe(InboundRecordService.name, () => {
   let warnings: string[];
   let dispatched: EventBatch[];
 
-  const use = (config: GatewayConfig): void => {
+  const use = (config: GatewayConfig, ownership?: OwnershipService): void => {
     ({ bus, metrics } = newBus(
       [
         ['orders', 1],
@@ -75,7 +77,7 @@ describe(InboundRecordService.name, () => {
           copies.push([`${source.topic}/${source.partition}/${source.offset}`, reason]),
         ),
     } as unknown as DeadLetterService;
-    sut = new InboundRecordService(config, bus, metrics, deadLetters);
+    sut = new InboundRecordService(config, bus, metrics, deadLetters, ownership);
     dispatched = [];
     const dispatch = bus.dispatch.bind(bus);
     jest.spyOn(bus, 'dispatch').mockImplementation((batch, now) => {
@@ -210,5 +212,63 @@ describe(InboundRecordService.name, () => {
     sut.takeBatch(batchOf([message(value, 0)], { fetchedOffset: 0, highWatermark: 1 }));
 
     expect(ids).toHaveLength(1);
+  });
+
+  describe('in partition-owner mode', () => {
+    beforeEach(() => {
+      const config = testConfig({
+        KAFKA_CONSUMPTION: 'partition-owner',
+        KAFKA_BROADCAST_TOPICS: 'alerts',
+        GATEWAY_NODE_NAME: 'gw-1',
+      });
+      const ownership = new OwnershipService(config, new OwnershipMetrics(undefined));
+      ownership.setPartitionCount(3);
+      use(config, ownership);
+    });
+
+    /** A user id keyed to `partition` of 3. */
+    const userOn = (partition: number, prefix = 'user'): string => {
+      const ownership = new OwnershipService(testConfig(), new OwnershipMetrics(undefined));
+      ownership.setPartitionCount(3);
+      for (let i = 0; ; i++)
+        if (ownership.partitionOf(`${prefix}-${i}`) === partition) return `${prefix}-${i}`;
+    };
+
+    it("should skip, count and dead-letter records of a keyed topic that are not on their users' partition", async () => {
+      const here = userOn(1);
+      sut.takeBatch(
+        batchOf([
+          message({ type: 't', data: 1, userId: here }, 0),
+          message({ type: 't', data: 2, userId: userOn(2) }, 1),
+          message({ type: 't', data: 3, userIds: [here, userOn(1, 'also')] }, 2),
+          message({ type: 't', data: 4, userIds: [here, userOn(0)] }, 3),
+          message({ type: 't', data: 5, broadcast: true }, 4),
+        ]),
+      );
+
+      expect(dispatched[0]!.events.map((event) => event.offset)).toEqual([0, 2]);
+      expect(await counted(metrics, 'kafka_records_invalid_total', 'reason')).toEqual(
+        new Map([['misrouted', 3]]),
+      );
+      expect(copies).toEqual([
+        ['orders/1/1', 'misrouted'],
+        ['orders/1/3', 'misrouted'],
+        ['orders/1/4', 'misrouted'],
+      ]);
+    });
+
+    it('should take any addressing on a broadcast topic, which every instance reads whole', () => {
+      sut.takeBatch(
+        batchOf(
+          [
+            message({ type: 't', data: 1, userId: userOn(2) }, 0),
+            message({ type: 't', data: 2, broadcast: true }, 1),
+          ],
+          { topic: 'alerts', partition: 0 },
+        ),
+      );
+
+      expect(dispatched[0]!.events).toHaveLength(2);
+    });
   });
 });

@@ -3,15 +3,22 @@ import type { KafkaMessage } from 'kafkajs';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { EventBusService } from '../event-bus/event-bus.service.js';
 import type { GatewayEvent } from '../event-bus/gateway-event.js';
+import { OwnershipService } from '../event-bus/ownership.service.js';
 import { MAX_OFFSET } from '../event-bus/log-position.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { BATCH_SKIP_REASONS, SKIPPED_BATCH_HEADER, type BatchSkipReason } from './compression-codecs.js';
 import type { ConsumedBatch } from './consumed-batch.js';
 import { DeadLetterService, type DeadLetter } from './dead-letter.service.js';
-import { parseRecordValue, type InvalidRecordReason } from './record-parser.js';
+import { parseRecordValue, type InvalidRecordReason, type ParseResult } from './record-parser.js';
 
-/** Why a record carries no event: the contract, or an offset past what the gateway tracks (MAX_OFFSET). */
-type SkipReason = InvalidRecordReason | 'offset-out-of-range';
+/**
+ * Why a record carries no event: the contract, an offset past what the gateway tracks
+ * (MAX_OFFSET), or, in partition-owner mode, a record on a keyed topic that is not on its users'
+ * partition (OwnershipService.misroutes).
+ */
+type SkipReason = InvalidRecordReason | 'offset-out-of-range' | 'misrouted';
+
+const MISROUTED = { ok: false, reason: 'misrouted' } as const;
 
 /** Offsets of invalid records named per reason in a batch's log line; the rest are counted. */
 const LOGGED_OFFSETS = 10;
@@ -30,6 +37,7 @@ export class InboundRecordService {
     private readonly bus: EventBusService,
     private readonly metrics: MetricsService,
     private readonly deadLetters: DeadLetterService,
+    private readonly ownership?: OwnershipService,
   ) {}
 
   takeBatch(batch: ConsumedBatch): void {
@@ -39,6 +47,8 @@ export class InboundRecordService {
     const deadLetters: DeadLetter[] = [];
     // Records re-read while warming up were dead-lettered by whoever read them live.
     const liveFrom = this.bus.liveFromOf(topic, partition) ?? 0;
+    // In partition-owner mode, a record on a keyed topic must be on its users' partition.
+    const owners = this.ownership?.enabled ? this.ownership : undefined;
     let previous = -1;
     let records = 0;
     for (const message of batch.messages) {
@@ -55,10 +65,11 @@ export class InboundRecordService {
         );
         continue;
       }
-      const parsed =
+      let parsed: ParseResult | { ok: false; reason: SkipReason } =
         offset > MAX_OFFSET
           ? ({ ok: false, reason: 'offset-out-of-range' } as const)
           : parseRecordValue(message.value, this.config.kafka.maxRecordBytes);
+      if (parsed.ok && owners?.misroutes(topic, partition, parsed.content.audience)) parsed = MISROUTED;
       if (parsed.ok) {
         const { type, data, audience } = parsed.content;
         events.push({ topic, partition, offset, type, data, audience, timestamp: Number(message.timestamp) });

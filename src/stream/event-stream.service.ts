@@ -12,9 +12,13 @@ import { Observable } from 'rxjs';
 import type { AuthUser } from '../auth/auth-user.js';
 import { GatewayError } from '../common/gateway-error.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
+import { OwnershipService } from '../event-bus/ownership.service.js';
 import { STREAM_HUB, type StreamHub } from '../event-bus/stream-hub.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { OwnershipMetrics } from '../metrics/ownership.metrics.js';
 import { FlushScheduler } from './flush-scheduler.js';
+import { OwnerRouteException } from './owner-route.filter.js';
+import { namedNode, routeStream } from './owner-routing.js';
 import { FrameCache } from './sse-frame.js';
 import {
   StreamConnection,
@@ -56,6 +60,8 @@ export class EventStreamService implements ConnectionOwner, BeforeApplicationShu
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(STREAM_HUB) readonly hub: StreamHub,
     private readonly metrics: MetricsService,
+    private readonly ownership: OwnershipService,
+    private readonly ownershipMetrics: OwnershipMetrics,
   ) {
     const { stream, kafka } = config;
     this.settings = {
@@ -65,9 +71,15 @@ export class EventStreamService implements ConnectionOwner, BeforeApplicationShu
       maxLifetimeMs: stream.maxLifetimeMs,
       slowClientMaxPending: SLOW_CLIENT_MAX_PENDING,
       logEndRefreshMs: kafka.metadataRefreshMs,
+      ...(ownership.enabled ? { resumeScope: (userId: string) => ownership.resumeScope(userId) } : {}),
     };
     this.limits = new StreamLimits(stream);
     this.sweeper = setInterval(() => this.limits.sweep(), RATE_SWEEP_INTERVAL_MS).unref();
+    // Partition-owner mode: the streams of a partition that moved end with their resume point, and
+    // their clients reconnect to the new owner.
+    ownership.onMoved((moved) => {
+      for (const connection of [...this.connections]) if (moved(connection.userId)) connection.end('moved');
+    });
   }
 
   get openStreams(): number {
@@ -80,7 +92,9 @@ export class EventStreamService implements ConnectionOwner, BeforeApplicationShu
 
   /**
    * The user's stream on the topics asked for, resumed after `lastEventId` when given. Every
-   * refusal (400, 403, 429, 503) is thrown here, before any stream starts.
+   * refusal (400, 403, 429, 503) is thrown here, before any stream starts; so is, in
+   * partition-owner mode, a stream that belongs to another instance (`nodeQuery`: the `node` the
+   * request names).
    */
   open(
     user: AuthUser,
@@ -88,7 +102,13 @@ export class EventStreamService implements ConnectionOwner, BeforeApplicationShu
     lastEventId: string | undefined,
     response: ServerResponse,
     requestId: string,
+    nodeQuery?: unknown,
   ): Observable<MessageEvent> {
+    if (this.ownership.enabled) {
+      // A bad request is answered here rather than after a redirect; a draining instance redirects.
+      selectTopics(this.config.kafka.topics, user.topics, topicsQuery);
+      this.routeToOwner(user.id, nodeQuery);
+    }
     if (this.draining) {
       throw new GatewayError('shutting-down', 'The gateway is shutting down; reconnect to another instance');
     }
@@ -101,6 +121,14 @@ export class EventStreamService implements ConnectionOwner, BeforeApplicationShu
     const topics = this.hub.topicSet(selectTopics(this.config.kafka.topics, user.topics, topicsQuery));
     this.limits.admit(user.id);
     return new Observable<MessageEvent>((observer) => {
+      // The partition may have moved since the request was routed: no stream starts off its owner.
+      if (this.ownership.enabled && !this.servesHere(user.id)) {
+        this.ownershipMetrics.redirected('soft-retry');
+        observer.error(
+          new OwnerRouteException({ kind: 'retry', reason: 'not-ready' }, this.settings.retryMs),
+        );
+        return;
+      }
       response.setHeader(HEARTBEAT_HEADER, String(this.settings.heartbeatMs));
       const connection = new StreamConnection(this, user, topics, response, observer, randomUUID());
       this.connections.add(connection);
@@ -119,6 +147,23 @@ export class EventStreamService implements ConnectionOwner, BeforeApplicationShu
       });
       return () => connection.released();
     });
+  }
+
+  /** Sends a request on to the owner of its user, or to try again, unless this instance serves it. */
+  private routeToOwner(userId: string, nodeQuery: unknown): void {
+    const route = routeStream({
+      servesHere: this.servesHere(userId),
+      owner: this.ownership.ownerOf(userId),
+      self: this.ownership.node,
+      named: namedNode(nodeQuery),
+    });
+    if (route.kind === 'serve') return;
+    this.ownershipMetrics.redirected(route.kind === 'redirect' ? 'not-owner' : 'soft-retry');
+    throw new OwnerRouteException(route, this.settings.retryMs);
+  }
+
+  private servesHere(userId: string): boolean {
+    return !this.draining && this.hub.available && this.ownership.serves(userId);
   }
 
   closed(connection: StreamConnection, reason: StreamCloseReason): void {

@@ -1,4 +1,13 @@
-import { Controller, Headers, Query, Req, Sse, UseGuards, type MessageEvent } from '@nestjs/common';
+import {
+  Controller,
+  Headers,
+  Query,
+  Req,
+  Sse,
+  UseFilters,
+  UseGuards,
+  type MessageEvent,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -20,6 +29,7 @@ import { CurrentUser } from '../auth/current-user.decorator.js';
 import { StreamAuthGuard } from '../auth/stream-auth.guard.js';
 import { requestIdOf } from '../logging/logger.options.js';
 import { EventStreamService, HEARTBEAT_HEADER } from './event-stream.service.js';
+import { OwnerRouteFilter } from './owner-route.filter.js';
 
 @ApiTags('events')
 @Controller('events')
@@ -65,6 +75,8 @@ export class EventsController {
   @ApiTooManyRequestsResponse({ description: 'Too many open streams, or opened too fast (Retry-After)' })
   @ApiServiceUnavailableResponse({ description: 'The instance is shutting down or cannot follow Kafka' })
   @UseGuards(StreamAuthGuard)
+  // Partition-owner mode: a 307 to the owner, or a soft retry, before any stream starts.
+  @UseFilters(OwnerRouteFilter)
   stream(
     @CurrentUser() user: AuthUser,
     @Req() request: Request,
@@ -79,6 +91,7 @@ export class EventsController {
       lastEventId(lastEventIdHeader, lastEventIdQuery),
       request.res!,
       requestIdOf(request),
+      request.query['node'],
     );
   }
 }

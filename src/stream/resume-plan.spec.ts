@@ -99,6 +99,29 @@ describe(planResume.name, () => {
     });
   });
 
+  it('should ignore slots outside the scope, which another owner need not know', () => {
+    const missed = eventOf('orders', 1, 0, alice);
+    publish(bus, missed);
+    const id = cursor(
+      [
+        ['orders', 1, 0],
+        ['orders', 7, 99],
+        ['chat', 0, 0],
+      ],
+      ['chat', 'orders'],
+    );
+    const scope = (topic: string, partition: number) => topic !== 'orders' || partition === 1;
+
+    expect(plan(id).kind).toBe('reset');
+    const result = planResume(id, 'alice', bus.topicSet(['chat', 'orders']), CONFIGURED, bus, scope);
+
+    expect(result.kind === 'replay' && result.events).toEqual([missed]);
+    expect(result.kind === 'replay' && [...result.from.entries()]).toEqual([
+      ['chat', 0, 0],
+      ['orders', 1, 0],
+    ]);
+  });
+
   it('should have a message for every reset reason', () => {
     expect(Object.keys(RESET_MESSAGES).sort()).toEqual([
       'log-changed',

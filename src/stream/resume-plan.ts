@@ -4,6 +4,9 @@ import type { StreamHub, TopicSet } from '../event-bus/stream-hub.js';
 
 export type ResetReason = 'malformed-id' | 'unknown-position' | 'too-old' | 'log-changed';
 
+/** Which slots of a resume point concern the stream's user; the others are ignored. */
+export type ResumeScope = (topic: string, partition: number) => boolean;
+
 export type ResumePlan =
   /** No id: the stream starts at this instance's current position. */
   | { readonly kind: 'live' }
@@ -23,7 +26,9 @@ export const RESET_MESSAGES: Record<ResetReason, string> = {
 
 /**
  * Decides how a stream that presents `lastEventId` resumes. Topics the id does not mention start
- * live: the client never read them, so it missed nothing there.
+ * live: the client never read them, so it missed nothing there. With a `scope` (partition-owner
+ * mode), slots outside it are dropped: an id carries every partition its instance owned, and only
+ * the user's own partition of a keyed topic holds its events.
  */
 export function planResume(
   lastEventId: string | undefined,
@@ -31,6 +36,7 @@ export function planResume(
   topics: TopicSet,
   configuredTopics: readonly string[],
   hub: StreamHub,
+  scope?: ResumeScope,
 ): ResumePlan {
   if (lastEventId === undefined) return { kind: 'live' };
   const cursor = LogPosition.parse(lastEventId);
@@ -39,6 +45,10 @@ export function planResume(
     if (!configuredTopics.includes(topic)) return { kind: 'reset', reason: 'unknown-position' };
   }
   const from = cursor.snapshot(topics.topics.filter((topic) => cursor.hasTopic(topic)));
+  if (scope) {
+    for (const [topic, partition] of [...from.entries()])
+      if (!scope(topic, partition)) from.delete(topic, partition);
+  }
   for (const [topic, partition] of from.entries()) {
     if (!hub.knows(topic, partition)) return { kind: 'reset', reason: 'unknown-position' };
   }

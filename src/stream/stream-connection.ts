@@ -8,11 +8,17 @@ import type { HubSubscriber, StreamHub, TopicSet } from '../event-bus/stream-hub
 import type { FlushScheduler } from './flush-scheduler.js';
 import { checkpointFrame, eventFrame, type FrameCache } from './sse-frame.js';
 import { SseWriter } from './sse-writer.js';
-import { planResume, RESET_MESSAGES, type ResetReason, type ResumePlan } from './resume-plan.js';
+import {
+  planResume,
+  RESET_MESSAGES,
+  type ResetReason,
+  type ResumePlan,
+  type ResumeScope,
+} from './resume-plan.js';
 import type { TimerWheel, WheelTask } from './timer-wheel.js';
 
-/** Why the gateway ended a stream. */
-export type StreamEndReason = 'expired' | 'lifetime' | 'shutdown' | 'unavailable';
+/** Why the gateway ended a stream; `moved`: its user's partition moved to another owner. */
+export type StreamEndReason = 'expired' | 'lifetime' | 'shutdown' | 'unavailable' | 'moved';
 /** Why a stream closed: the gateway ended it, the client left, or it did not read. */
 export type StreamCloseReason = StreamEndReason | 'client' | 'slow';
 
@@ -25,6 +31,8 @@ export interface StreamSettings {
   readonly slowClientMaxPending: number;
   /** How often the instance refreshes log ends: a claimed position is checked against them. */
   readonly logEndRefreshMs: number;
+  /** Partition-owner mode: the slots of a resume point that matter for a user (see planResume). */
+  readonly resumeScope?: (userId: string) => ResumeScope;
 }
 
 /** What a connection needs of the one that holds every stream. */
@@ -102,7 +110,8 @@ export class StreamConnection implements HubSubscriber, WheelTask {
    */
   start(lastEventId: string | undefined): ResumePlan {
     const { hub, settings } = this.owner;
-    const plan = planResume(lastEventId, this.userId, this.topicSet, settings.configuredTopics, hub);
+    const scope = settings.resumeScope?.(this.userId);
+    const plan = planResume(lastEventId, this.userId, this.topicSet, settings.configuredTopics, hub, scope);
     const start = hub.liveStart(this.topicSet);
     if (plan.kind === 'replay') start.overlay(plan.from);
     const startId = start.format(this.topicSet.topics);

@@ -5,6 +5,11 @@ export interface TestProducer {
   sendRaw(topic: string, values: Array<string | Buffer | null>, partition?: number): Promise<void>;
   /** Sends records as JSON to one partition, in order. */
   send(topic: string, records: object[], partition?: number): Promise<void>;
+  /**
+   * Sends records as JSON, each keyed by `key` and placed by the default (murmur2) partitioner, as
+   * producers must in partition-owner mode; records of one key keep their order.
+   */
+  sendKeyed(topic: string, records: Array<{ key: string; record: object }>): Promise<void>;
   /** Sends raw values to several topic-partitions in one request; each partition keeps their order. */
   sendMixed(records: Array<{ topic: string; partition: number; value: string }>): Promise<void>;
   close(): Promise<void>;
@@ -29,6 +34,12 @@ export async function createTestProducer(brokers = process.env.KAFKA_BROKERS ?? 
         records.map((record) => JSON.stringify(record)),
         partition,
       ),
+    sendKeyed: async (topic, records) => {
+      await producer.send({
+        topic,
+        messages: records.map(({ key, record }) => ({ key, value: JSON.stringify(record) })),
+      });
+    },
     sendMixed: async (records) => {
       const topics = [...new Set(records.map((record) => record.topic))];
       await producer.sendBatch({

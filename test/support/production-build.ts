@@ -19,6 +19,8 @@ export interface ProductionBuild {
   readonly exited: Promise<Exit>;
   /** SIGTERM, then its exit. */
   stop(): Promise<Exit>;
+  /** SIGKILL, then its exit: a crash, with no goodbye to Kafka or the clients. */
+  kill(): Promise<Exit>;
 }
 
 /** Runs the production build (`npm run build`) the way `npm start` does, with `env` only. */
@@ -56,6 +58,10 @@ export function startProductionBuild(env: Record<string, string>): ProductionBui
     exited,
     stop: () => {
       child.kill('SIGTERM');
+      return exited;
+    },
+    kill: () => {
+      child.kill('SIGKILL');
       return exited;
     },
   };

@@ -1,0 +1,121 @@
+import { Registry } from 'prom-client';
+import { OwnershipMetrics } from '../metrics/ownership.metrics.js';
+import { testConfig } from '../testing/fixtures.js';
+import { OwnershipService } from './ownership.service.js';
+import { UserPartitioner } from './user-partition.js';
+
+const OWNER_ENV = {
+  KAFKA_CONSUMPTION: 'partition-owner',
+  KAFKA_BROADCAST_TOPICS: 'alerts',
+  GATEWAY_NODE_NAME: 'gw-1',
+};
+
+/** A user id on `partition` of 6, found by trying names. */
+function userOn(partition: number, prefix = 'user'): string {
+  const partitioner = new UserPartitioner(6);
+  for (let i = 0; ; i++) if (partitioner.partitionOf(`${prefix}-${i}`) === partition) return `${prefix}-${i}`;
+}
+
+describe(OwnershipService.name, () => {
+  let sut: OwnershipService;
+  let registry: Registry;
+
+  beforeEach(() => {
+    registry = new Registry();
+    sut = new OwnershipService(testConfig(OWNER_ENV), new OwnershipMetrics(registry));
+    sut.setPartitionCount(6);
+  });
+
+  const metric = async (name: string): Promise<number> =>
+    (await registry.getSingleMetric(name)!.get()).values.reduce((sum, value) => sum + value.value, 0);
+
+  it('should be disabled, and answer for nobody, in every-instance mode', () => {
+    const off = new OwnershipService(testConfig(), new OwnershipMetrics(undefined));
+
+    expect(off.enabled).toBe(false);
+    expect(off.isKeyed('orders')).toBe(false);
+    expect(off.misroutes('orders', 0, { kind: 'broadcast' })).toBe(false);
+    expect(off.problems()).toEqual([]);
+  });
+
+  it('should serve a user only once its partition is assigned and warm', () => {
+    const user = userOn(2);
+    sut.assign(new Set([2, 5]));
+
+    expect(sut.serves(user)).toBe(false);
+    sut.warmed(2);
+    expect(sut.serves(user)).toBe(true);
+    expect(sut.serves(userOn(3))).toBe(false);
+  });
+
+  it('should tell the listeners which users moved before forgetting lost partitions', () => {
+    const ended: string[] = [];
+    const users = [userOn(0), userOn(1), userOn(2)];
+    sut.onMoved((moved) => {
+      ended.push(...users.filter(moved));
+      // Still owned while the streams end: their last checkpoint carries the partition.
+      expect(sut.owned()).toEqual([0, 1, 2]);
+    });
+    sut.assign(new Set([0, 1, 2]));
+    sut.warmed(1);
+
+    const lost = sut.assign(new Set([0, 4]));
+
+    expect(lost).toEqual([1, 2]);
+    expect(ended).toEqual([users[1], users[2]]);
+    expect(sut.owned()).toEqual([0, 4]);
+    expect(sut.isWarm(1)).toBe(false);
+  });
+
+  it('should count owned partitions and warm-ups', async () => {
+    sut.assign(new Set([0, 1, 2]));
+    sut.warmed(0);
+    sut.warmed(0);
+    sut.warmed(5);
+
+    expect(await metric('gateway_owned_partitions')).toBe(3);
+    expect(await metric('gateway_partition_warmups_total')).toBe(1);
+  });
+
+  it('should name the owner from the group’s map, and nobody while it is rebuilt', () => {
+    sut.setOwners(['gw-1', 'gw-2', 'gw-3', 'gw-1', 'gw-2', 'gw-3']);
+    expect(sut.ownerOf(userOn(4))).toBe('gw-2');
+
+    sut.setOwners(undefined, 'the owner group is rebalancing');
+    expect(sut.ownerOf(userOn(4))).toBeUndefined();
+    expect(sut.problems()).toEqual(['the owner group is rebalancing']);
+  });
+
+  it('should report partitions still warming', () => {
+    sut.setOwners(['gw-1']);
+    sut.assign(new Set([3, 1]));
+    sut.warmed(3);
+
+    expect(sut.problems()).toEqual(['warming partition(s) 1']);
+  });
+
+  it('should find records on keyed topics that their users’ owner never reads', () => {
+    const user = userOn(3);
+    const other = userOn(4, 'other');
+
+    expect(sut.misroutes('orders', 3, { kind: 'user', userId: user })).toBe(false);
+    expect(sut.misroutes('orders', 2, { kind: 'user', userId: user })).toBe(true);
+    expect(sut.misroutes('orders', 3, { kind: 'users', userIds: [user, userOn(3, 'more')] })).toBe(false);
+    expect(sut.misroutes('orders', 3, { kind: 'users', userIds: [user, other] })).toBe(true);
+    expect(sut.misroutes('orders', 3, { kind: 'broadcast' })).toBe(true);
+    // Every instance reads a broadcast topic whole: any record there reaches its users.
+    expect(sut.misroutes('alerts', 0, { kind: 'user', userId: user })).toBe(false);
+    expect(sut.misroutes('alerts', 1, { kind: 'broadcast' })).toBe(false);
+  });
+
+  it('should scope a resume point to the user’s partition of keyed topics and all of broadcast topics', () => {
+    const scope = sut.resumeScope(userOn(5));
+
+    expect([scope('orders', 5), scope('chat', 5), scope('orders', 0), scope('alerts', 0)]).toEqual([
+      true,
+      true,
+      false,
+      true,
+    ]);
+  });
+});
