@@ -18,6 +18,7 @@ import os from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { EmbeddedKafka, KAFKA_VERSION } from '../scripts/embedded-kafka.mjs';
 import { ensureTopics, splitList } from '../scripts/kafka-topics.mjs';
+import { BENCH_AUDIENCE } from './jwt.mjs';
 import { Load } from './load.mjs';
 import {
   benchDir,
@@ -192,6 +193,7 @@ async function startCluster(instances, brokers, topic) {
         KAFKA_TOPICS: topic,
         KAFKA_GROUP_PREFIX: 'bench',
         JWT_SECRET: secret,
+        JWT_AUDIENCE: BENCH_AUDIENCE,
         HOST: '127.0.0.1',
         PORT: '0',
         SSE_HEARTBEAT_MS: String(params.heartbeatMs),

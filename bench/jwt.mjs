@@ -6,6 +6,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
+/** The audience of the bench's tokens: the gateway under test gets it as JWT_AUDIENCE. */
+export const BENCH_AUDIENCE = 'kafka-sse-gateway-bench';
 
 /**
  * @param {string} secret
@@ -14,13 +16,15 @@ const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toStrin
  */
 export function signHs256(secret, sub, ttlSeconds) {
   const now = Math.floor(Date.now() / 1000);
-  const payload = Buffer.from(JSON.stringify({ sub, iat: now, exp: now + ttlSeconds })).toString('base64url');
+  const payload = Buffer.from(
+    JSON.stringify({ sub, aud: BENCH_AUDIENCE, iat: now, exp: now + ttlSeconds }),
+  ).toString('base64url');
   const signature = createHmac('sha256', secret).update(`${HEADER}.${payload}`).digest('base64url');
   return `${HEADER}.${payload}.${signature}`;
 }
 
 /**
- * Returns the token's `sub` when its HS256 signature and expiry hold, else undefined.
+ * Returns the token's `sub` when its HS256 signature, audience and expiry hold, else undefined.
  * @param {string} secret
  * @param {string} token
  */
@@ -38,9 +42,10 @@ export function verifyHs256(secret, token) {
     const claimsJson = JSON.parse(Buffer.from(payload, 'base64url').toString());
     const head = /** @type {{ alg?: unknown } | null} */ (headJson);
     if (head?.alg !== 'HS256') return undefined;
-    const claims = /** @type {{ sub?: unknown, exp?: unknown } | null} */ (claimsJson);
+    const claims = /** @type {{ sub?: unknown, exp?: unknown, aud?: unknown } | null} */ (claimsJson);
     if (!claims) return undefined;
     if (typeof claims.sub !== 'string' || typeof claims.exp !== 'number') return undefined;
+    if (claims.aud !== BENCH_AUDIENCE) return undefined;
     if (claims.exp * 1000 <= Date.now()) return undefined;
     return claims.sub;
   } catch {

@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import kafkajs from 'kafkajs';
 import { EmbeddedKafka, KAFKA_VERSION } from '../scripts/embedded-kafka.mjs';
 import { ensureTopics, splitList } from '../scripts/kafka-topics.mjs';
+import { BENCH_AUDIENCE } from './jwt.mjs';
 import { Load } from './load.mjs';
 import {
   benchDir,
@@ -640,6 +641,7 @@ async function startTarget(kind, setup) {
       KAFKA_TOPICS: setup.topic,
       KAFKA_GROUP_PREFIX: 'bench',
       JWT_SECRET: secret,
+      JWT_AUDIENCE: BENCH_AUDIENCE,
       HOST: '127.0.0.1',
       PORT: '0',
       SSE_HEARTBEAT_MS: String(params.heartbeatMs),
@@ -882,6 +884,7 @@ async function runStorm(storm) {
         KAFKA_TOPICS: storm.topic,
         KAFKA_GROUP_PREFIX: 'bench',
         JWT_SECRET: secret,
+        JWT_AUDIENCE: BENCH_AUDIENCE,
         HOST: '127.0.0.1',
         PORT: '0',
         SSE_HEARTBEAT_MS: String(params.heartbeatMs),

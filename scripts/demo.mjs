@@ -33,6 +33,13 @@ async function main() {
     PORT: port,
     HOST: process.env.HOST ?? '127.0.0.1',
     JWT_SECRET: process.env.JWT_SECRET ?? randomBytes(32).toString('base64url'),
+    // The audience of real tokens; the demo's own tokens carry one of their own.
+    JWT_AUDIENCE: process.env.JWT_AUDIENCE ?? 'kafka-sse-gateway-demo',
+    // Plain HTTP: a __Host- cookie (the default) needs a secure origin, which not every browser
+    // grants localhost.
+    AUTH_COOKIE_NAME: process.env.AUTH_COOKIE_NAME ?? 'demo_session',
+    // One instance, no load balancer to wait for.
+    SHUTDOWN_DELAY_MS: process.env.SHUTDOWN_DELAY_MS ?? '0',
     DEMO_ENABLED: 'true',
     LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty',
   };

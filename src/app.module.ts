@@ -9,6 +9,7 @@ import { EventBusModule } from './event-bus/event-bus.module.js';
 import { HealthModule } from './health/health.module.js';
 import { KafkaModule } from './kafka/kafka.module.js';
 import { loggerParams } from './logging/logger.options.js';
+import { ManagementModule } from './management/management.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { PublishModule } from './publish/publish.module.js';
 import { StreamModule } from './stream/stream.module.js';
@@ -30,6 +31,7 @@ export class AppModule {
             exclude: [{ method: RequestMethod.GET, path: 'events' }],
           }),
         }),
+        ManagementModule,
         MetricsModule,
         EventBusModule,
         KafkaModule,

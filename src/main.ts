@@ -1,36 +1,62 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { setTimeout as delay } from 'node:timers/promises';
 import { AppModule } from './app.module.js';
 import { ConfigError, parseGatewayConfig } from './config/gateway.config.js';
 import { startGateway } from './gateway.js';
 import { ConsumerHealthService } from './kafka/consumer-health.service.js';
+import { ManagementServer } from './management/management-server.js';
+import { EventStreamService } from './stream/event-stream.service.js';
 
 async function main(): Promise<void> {
   // Parsed once, before Nest starts, so bad configuration gets one plain message instead of a stack.
   const config = parseGatewayConfig(process.env);
   const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true });
   const logger = new Logger('Gateway');
-  const exitWithin = (code: number): void => {
+  const exitWithin = (ms: number, code: number): void => {
     setTimeout(() => {
-      console.error(`Shutdown took longer than ${config.stream.shutdownTimeoutMs} ms; exiting`);
+      console.error(`Shutdown took longer than ${ms} ms; exiting`);
       process.exit(code || 1);
-    }, config.stream.shutdownTimeoutMs).unref();
+    }, ms).unref();
+  };
+  /**
+   * SIGTERM (an orchestrator replacing the instance): readiness fails and new streams get 503 at
+   * once, open streams end with a resume point, and the instance keeps listening for
+   * SHUTDOWN_DELAY_MS so load balancers see it go before it closes. SIGINT (Ctrl-C) skips the wait,
+   * and so does a second signal.
+   */
+  const shutDown = async (signal: NodeJS.Signals): Promise<void> => {
+    const delayMs = signal === 'SIGTERM' ? config.stream.shutdownDelayMs : 0;
+    exitWithin(delayMs + config.stream.shutdownTimeoutMs, 1);
+    app.get(EventStreamService).drain();
+    if (delayMs > 0) logger.log(`${signal}: draining for ${delayMs} ms, then closing`);
+    await delay(delayMs);
+    await app.close();
+    // Ends the process by the signal, as is customary; this handler is gone (once).
+    process.kill(process.pid, signal);
   };
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    // Nest closes the app on these signals; this bounds how long that may take.
-    process.once(signal, () => exitWithin(1));
+    process.once(signal, () => {
+      shutDown(signal).catch((err: unknown) => {
+        logger.error(`Shutdown failed: ${String(err)}`);
+        process.exit(1);
+      });
+    });
   }
   // A consumer that could not be replaced in time: streams end with a resume point, then the
   // process exits non-zero so that its orchestrator starts another.
   app.get(ConsumerHealthService).onDeath((reason) => {
     logger.error(`The Kafka consumer stopped and could not be replaced (${reason}); exiting`);
-    exitWithin(1);
+    exitWithin(config.stream.shutdownTimeoutMs, 1);
     void app.close().finally(() => process.exit(1));
   });
   await startGateway(app);
   await app.listen(config.http.port, config.http.host);
-  logger.log(`Listening on ${await app.getUrl()}, topics: ${config.kafka.topics.join(', ')}`);
+  const management = app.get(ManagementServer).url;
+  logger.log(
+    `Listening on ${await app.getUrl()}${management ? `, management on ${management}` : ''}, topics: ${config.kafka.topics.join(', ')}`,
+  );
 }
 
 main().catch((err: unknown) => {

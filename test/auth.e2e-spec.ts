@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { StreamTicketService } from '../src/auth/stream-ticket.service.js';
 import { RawStream, TestStream } from './support/sse-client.js';
 import { useGatewaySuite } from './support/gateway-suite.js';
+import { startTestGateway, type TestGateway } from './support/test-gateway.js';
 import { signToken, unsignedToken, TEST_JWT_SECRET } from './support/tokens.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -126,15 +127,11 @@ describe('Authentication and topic access (e2e)', () => {
       const { ticket } = await suite.gateway.app
         .get(StreamTicketService)
         .issue({ id: user('late'), topics: undefined, expiresAt: Date.now() + 1000 });
-      const answer = await waitFor(
-        async () => {
-          const result = await getEvents({ query: `?ticket=${ticket}` });
-          if (result.status === 200) return undefined;
-          return result;
-        },
-        'the ticket to expire',
-        10_000,
-      );
+      const expiresAt = JSON.parse(Buffer.from(ticket.split('.')[1]!, 'base64url').toString()).exp * 1000;
+
+      await waitFor(() => Date.now() >= expiresAt, 'the ticket to expire', 5000);
+      const answer = await getEvents({ query: `?ticket=${ticket}` });
+
       expect(answer.body).toMatchObject({ statusCode: 401, message: 'Ticket expired' });
     });
 
@@ -166,6 +163,40 @@ describe('Authentication and topic access (e2e)', () => {
       expect(answer).toMatchObject({
         status: 403,
         body: { statusCode: 403, message: 'Not allowed to read topic(s): chat' },
+      });
+    });
+  });
+
+  describe('the default cookie name', () => {
+    let gateway: TestGateway;
+
+    beforeAll(async () => {
+      // Blank is unset: the gateway's own default, not the suite's `session`.
+      gateway = await startTestGateway({ AUTH_COOKIE_NAME: '' });
+    });
+
+    afterAll(() => gateway.close());
+
+    it('should read the __Host- cookie, which only the site itself can set', async () => {
+      const sub = user('host-cookie');
+      const stream = new TestStream(`${gateway.url}/events`, {
+        headers: { cookie: `__Host-access_token=${await signToken({ sub })}` },
+      });
+      try {
+        await stream.waitForOpen();
+      } finally {
+        stream.close();
+      }
+    });
+
+    it('should not read a cookie without the prefix, which a sibling subdomain could plant', async () => {
+      const response = await fetch(`${gateway.url}/events`, {
+        headers: { cookie: `access_token=${await signToken({ sub: user('planted') })}` },
+      });
+
+      expect(response.status).toBe(401);
+      expect(await response.json()).toMatchObject({
+        message: 'Missing credentials: a bearer token, a ticket or a cookie',
       });
     });
   });

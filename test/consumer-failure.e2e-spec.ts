@@ -3,7 +3,7 @@ import { EmbeddedKafka } from '../scripts/embedded-kafka.mjs';
 import { ensureTopics } from '../scripts/kafka-topics.mjs';
 import { startProductionBuild, type Exit, type ProductionBuild } from './support/production-build.js';
 import { RawStream } from './support/sse-client.js';
-import { signToken } from './support/tokens.js';
+import { signToken, TEST_AUDIENCE } from './support/tokens.js';
 import { waitFor } from './support/wait-for.js';
 
 /**
@@ -33,6 +33,7 @@ describe('A Kafka consumer that cannot be replaced (e2e)', () => {
       KAFKA_TOPICS: 'notifications',
       KAFKA_RECOVERY_TIMEOUT_MS: '2000',
       JWT_SECRET: secret,
+      JWT_AUDIENCE: TEST_AUDIENCE,
       HOST: '127.0.0.1',
       PORT: '0',
     });

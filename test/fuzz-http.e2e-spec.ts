@@ -469,6 +469,110 @@ describe('HTTP fuzzing of GET /events (e2e)', () => {
     expect(answer).toMatch(/^HTTP\/1.1 200 /);
   });
 
+  describe('POST /events with odd bodies', () => {
+    const DEPTH = 5000;
+    const deepArray = (depth: number, inner = '1') => '['.repeat(depth) + inner + ']'.repeat(depth);
+    const deepObject = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+    const event = (fields: string) => `{"type":"notification",${fields}}`;
+
+    async function post(body: string, sub = `fuzz-${run}-publisher`): Promise<ProbeAnswer> {
+      const token = await signToken({ sub, scope: 'events:publish' });
+      return postRaw(`${suite.gateway.url}/events`, body, token);
+    }
+
+    it.each<[string, string, string[]]>([
+      [
+        `a data array ${DEPTH} deep`,
+        event(`"data":${deepArray(DEPTH)},"userId":"a"`),
+        ['data is nested too deeply'],
+      ],
+      [
+        `a data object ${DEPTH} deep`,
+        event(`"data":${deepObject(DEPTH)},"userId":"a"`),
+        ['data is nested too deeply'],
+      ],
+      [`a bare array ${DEPTH} deep`, deepArray(DEPTH), ['the body must be a JSON object']],
+      ['an array of events', `[${event('"data":1,"userId":"a"')}]`, ['the body must be a JSON object']],
+      ['an empty array', '[]', ['the body must be a JSON object']],
+      [
+        `a field the contract ignores, ${DEPTH} deep`,
+        event(`"data":1,"userId":"a","extra":${deepArray(DEPTH)}`),
+        ['the body is nested too deeply'],
+      ],
+      [
+        `userIds ${DEPTH} deep`,
+        event(`"data":1,"userIds":${deepArray(DEPTH, '"a"')}`),
+        [
+          'user ids must be strings of 1-256 characters without control characters',
+          'the body is nested too deeply',
+        ],
+      ],
+      [
+        `a topic ${DEPTH} deep`,
+        event(`"data":1,"userId":"a","topic":${deepArray(DEPTH, '"orders"')}`),
+        ['topic must be one of: notifications, orders, chat'],
+      ],
+      [
+        `a key ${DEPTH} deep`,
+        event(`"data":1,"userId":"a","key":${deepArray(DEPTH, '"k"')}`),
+        ['key must be a string of 1-256 characters'],
+      ],
+    ])('should answer %s with a JSON 400 naming the problem', async (_, body, message) => {
+      const answer = await post(body);
+
+      expect([answer.status, answer.contentType, answer.json]).toEqual([
+        400,
+        expect.stringContaining('application/json'),
+        { statusCode: 400, error: 'Bad Request', message },
+      ]);
+    });
+
+    it.each(['"a string"', '42', 'null', 'true', '{"type":', '{"__proto__":{"type":"x"}}', ''])(
+      'should answer the body %p with a JSON 4xx',
+      async (body) => {
+        const answer = await post(body);
+
+        expect(answer.status).toBeGreaterThanOrEqual(400);
+        expect(answer.status).toBeLessThan(500);
+        expect((answer.json as { statusCode?: unknown } | undefined)?.statusCode).toBe(answer.status);
+      },
+    );
+
+    it('should answer 100 generated JSON bodies with a JSON 400 or a 201, never a 5xx', async () => {
+      const bodies = fc.sample(
+        fc.oneof(
+          fc.jsonValue({ depthSize: 'large' }).map((value) => JSON.stringify(value)),
+          fc
+            .record({
+              type: fc.oneof(fc.constantFrom('notification', 'reset', ''), fc.string()),
+              data: fc.jsonValue(),
+              userId: fc.oneof(fc.string(), fc.jsonValue()),
+              topic: fc.oneof(fc.constantFrom(...TEST_TOPICS, 'nope'), fc.jsonValue()),
+              depth: fc.integer({ min: 1, max: 20_000 }),
+            })
+            .map(({ depth, ...fields }) => JSON.stringify(fields).replace(/}$/, `,"x":${deepArray(depth)}}`)),
+        ),
+        { numRuns: 100, seed: SEED },
+      );
+
+      const failures = (
+        await mapConcurrently(bodies, CONCURRENCY, async (body, index) => {
+          const answer = await post(body, `fuzz-${run}-generated-${index}`);
+          const problems = [];
+          if (answer.status !== 201 && answer.status !== 400) problems.push(`a ${answer.status}`);
+          if (
+            (answer.json as { statusCode?: unknown } | undefined)?.statusCode !== answer.status &&
+            answer.status !== 201
+          )
+            problems.push(`a body of ${JSON.stringify(answer.json)}`);
+          return problems.map((problem) => `body ${index} ${body.slice(0, 120)}: ${problem}`);
+        })
+      ).flat();
+
+      expect(failures).toEqual([]);
+    }, 60_000);
+  });
+
   it('should still serve a normal stream afterwards', async () => {
     const sub = `fuzz-${run}-after`;
     const stream = suite.track(
@@ -506,4 +610,14 @@ async function rawRequest(base: string, request: string, done?: (text: string) =
     socket.destroy();
   }
   return text;
+}
+
+/** A POST of `body` as it is, application/json, with a bearer token; answered in full. */
+function postRaw(url: string, body: string, token: string): Promise<ProbeAnswer> {
+  return probe(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body,
+    deadlineMs: DEADLINE_MS,
+  });
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { EventStreamService } from '../src/stream/event-stream.service.js';
 import { createTestProducer, type TestProducer } from './support/kafka-producer.js';
+import { startProductionBuild, type ProductionBuild } from './support/production-build.js';
 import { RawStream, TestStream } from './support/sse-client.js';
 import { startTestGateway, type TestGateway } from './support/test-gateway.js';
-import { signToken } from './support/tokens.js';
+import { signToken, TEST_AUDIENCE, TEST_ISSUER, TEST_JWT_SECRET } from './support/tokens.js';
 import { waitFor } from './support/wait-for.js';
 
 describe('Several instances, restarts and shutdown (e2e)', () => {
@@ -109,8 +110,8 @@ describe('Several instances, restarts and shutdown (e2e)', () => {
       info: { kafka: { status: 'up' }, replayBuffer: { status: 'up' }, streams: { status: 'up' } },
     });
 
-    // What Nest runs first on SIGTERM, before it closes the server.
-    instance.app.get(EventStreamService).beforeApplicationShutdown();
+    // What SIGTERM starts, before the server closes.
+    instance.app.get(EventStreamService).drain();
 
     const ready = await fetch(`${instance.url}/health/ready`);
     expect(ready.status).toBe(503);
@@ -122,6 +123,94 @@ describe('Several instances, restarts and shutdown (e2e)', () => {
       headers: { authorization: `Bearer ${await signToken()}` },
     });
     expect(refused.status).toBe(503);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(await refused.json()).toMatchObject({ statusCode: 503 });
+  });
+
+  describe('a rolling deploy of the production build', () => {
+    const DELAY_MS = 3000;
+    const builds: ProductionBuild[] = [];
+
+    afterEach(async () => {
+      await Promise.all(builds.splice(0).map((build) => build.stop()));
+    });
+
+    async function start(): Promise<{ build: ProductionBuild; url: string }> {
+      const build = startProductionBuild({
+        KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '',
+        KAFKA_TOPICS: 'notifications',
+        JWT_SECRET: TEST_JWT_SECRET,
+        JWT_AUDIENCE: TEST_AUDIENCE,
+        JWT_ISSUER: TEST_ISSUER,
+        HOST: '127.0.0.1',
+        PORT: '0',
+        SSE_RETRY_MS: '200',
+        SHUTDOWN_DELAY_MS: String(DELAY_MS),
+      });
+      builds.push(build);
+      const url = await build.listening();
+      await waitFor(async () => (await fetch(`${url}/health/ready`)).status === 200, 'readiness', 30_000);
+      return { build, url };
+    }
+
+    /** One attempt to open a stream: its status and Retry-After, or the connection error it met. */
+    async function attempt(url: string, token: string): Promise<string> {
+      try {
+        const response = await fetch(`${url}/events?topics=notifications`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        const body = await response.text();
+        return `${response.status} retry-after=${response.headers.get('retry-after')} ${body.startsWith('{') ? 'json' : 'other'}`;
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string } }).cause;
+        return `connection error ${cause?.code ?? String(err)}`;
+      }
+    }
+
+    it('should drain on SIGTERM: readiness 503 at once, 503 with Retry-After to new streams for SHUTDOWN_DELAY_MS, open streams ended with a resume point, then exit; nothing lost on the next instance', async () => {
+      const sub = user('rolling');
+      const token = await signToken({ sub });
+      const old = await start();
+      const raw = await RawStream.open(`${old.url}/events?topics=notifications`, {
+        authorization: `Bearer ${token}`,
+      });
+      streams.push(raw);
+      await send(sub, 1, 3);
+      await raw.waitForText(/"n":3/, 'event 3');
+
+      const signalledAt = Date.now();
+      old.build.signal('SIGTERM');
+      await waitFor(
+        async () => (await fetch(`${old.url}/health/ready`)).status === 503,
+        'readiness to fail',
+        1000,
+      );
+      await raw.waitForEnd(2000);
+      const lastBlock = raw.text.trimEnd().split('\n\n').at(-1)!;
+      expect(lastBlock).toMatch(
+        /^event: checkpoint\nid: notifications=[\w-]+\nretry: 200\n: shutdown\ndata: ?$/,
+      );
+      const lastId = /^id: (.*)$/m.exec(lastBlock)![1]!;
+
+      const answers: string[] = [];
+      while (Date.now() - signalledAt < DELAY_MS - 500) answers.push(await attempt(old.url, token));
+      expect(answers.length).toBeGreaterThan(10);
+      expect(new Set(answers)).toEqual(new Set(['503 retry-after=1 json']));
+
+      const exit = await old.build.exited;
+      expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(DELAY_MS);
+      expect(exit.signal).toBe('SIGTERM');
+      expect(old.build.output()).not.toMatch(/Shutdown took longer|"level":50/);
+
+      await send(sub, 4, 6);
+      const next = await start();
+      const resumed = new TestStream(`${next.url}/events?topics=notifications`, {
+        headers: { authorization: `Bearer ${token}` },
+        lastEventId: lastId,
+      });
+      streams.push(resumed);
+      await waitFor(() => numbers(resumed).includes(6), 'event 6 on the next instance');
+      expect(numbers(resumed)).toEqual([4, 5, 6]);
+    }, 90_000);
   });
 });

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { ensureTopics, splitList } from '../scripts/kafka-topics.mjs';
 import { createTestProducer, type TestProducer } from './support/kafka-producer.js';
-import { startProductionBuild } from './support/production-build.js';
+import { startProductionBuild, type ProductionBuild } from './support/production-build.js';
 import { RawStream } from './support/sse-client.js';
-import { signToken } from './support/tokens.js';
+import { signToken, TEST_AUDIENCE } from './support/tokens.js';
 import { waitFor } from './support/wait-for.js';
 
 /**
@@ -21,8 +21,12 @@ interface Gateway {
   stop(): Promise<{ stdout: string; stderr: string }>;
 }
 
+/** Every build a test started, stopped after it even when it fails. */
+const started: ProductionBuild[] = [];
+
 async function startBuild(env: Record<string, string>): Promise<Gateway> {
   const build = startProductionBuild(env);
+  started.push(build);
   const url = await build.listening();
   await waitFor(async () => (await fetch(`${url}/health/ready`)).status === 200, 'readiness', 30_000);
   return {
@@ -33,6 +37,20 @@ async function startBuild(env: Record<string, string>): Promise<Gateway> {
       return { stdout: build.stdout(), stderr: build.stderr() };
     },
   };
+}
+
+async function mintTicket(
+  url: string,
+  token: string,
+  headers: Record<string, string> = {},
+  query = '',
+): Promise<string> {
+  const response = await fetch(`${url}/events/tickets${query}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, ...headers },
+  });
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { ticket: string }).ticket;
 }
 
 function jsonLines(text: string): Array<Record<string, unknown>> {
@@ -58,10 +76,16 @@ describe('Logs of the production build (e2e)', () => {
       // No history: the other suites' invalid records on the shared broker would be logged too.
       REPLAY_WINDOW_MS: '0',
       JWT_SECRET,
+      JWT_AUDIENCE: TEST_AUDIENCE,
       HOST: '127.0.0.1',
+      SHUTDOWN_DELAY_MS: '0',
       PORT: '0',
       LOG_FORMAT: 'json',
     };
+  });
+
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((build) => build.stop()));
   });
 
   afterAll(async () => {
@@ -90,12 +114,30 @@ describe('Logs of the production build (e2e)', () => {
       unparsable: `unparsable-secret-${randomUUID()}`,
     };
 
+    // Query keys are decoded before they are read: `%74icket` is `ticket` to the gateway.
+    const elsewhere = await signToken({ sub: `log-elsewhere-${run}`, secret: JWT_SECRET });
+    const disguised = {
+      stream: await mintTicket(gateway.url, elsewhere),
+      query: await mintTicket(gateway.url, elsewhere),
+    };
+    const sideDoor = await RawStream.open(
+      `${gateway.url}/events/?topics=chat&%74icket=${encodeURIComponent(disguised.stream)}`,
+    );
+    expect(sideDoor.response.status).toBe(200);
+    sideDoor.close();
+    // Credentials where none belong are redacted all the same, by the name the query parser reads.
+    await mintTicket(gateway.url, elsewhere, {}, `?%74icket=${encodeURIComponent(disguised.query)}`);
+    await mintTicket(gateway.url, elsewhere, {}, `?TOKEN=${tokens.bearer}&%61ccess_token=${tokens.cookie}`);
+    // A client's own request id is taken only when it is short and plain.
+    const requestIds = ['req-1.ok_2', 'forged" "level":60', 'x'.repeat(129), 'spaced id'];
+    for (const id of requestIds) await mintTicket(gateway.url, elsewhere, { 'x-request-id': id });
+
     const streams = {
       bearer: await RawStream.open(`${gateway.url}/events?topics=orders`, {
         authorization: `Bearer ${tokens.bearer}`,
       }),
       cookie: await RawStream.open(`${gateway.url}/events`, {
-        cookie: `theme=dark; access_token=${tokens.cookie}`,
+        cookie: `theme=dark; __Host-access_token=${tokens.cookie}`,
       }),
       ticket: await RawStream.open(
         `${gateway.url}/events?topics=orders,chat&ticket=${encodeURIComponent(ticket)}`,
@@ -128,6 +170,8 @@ describe('Logs of the production build (e2e)', () => {
     for (const secret of [
       ...Object.values(tokens),
       ticket,
+      elsewhere,
+      ...Object.values(disguised),
       ...signatures,
       ...Object.values(secrets),
       JWT_SECRET,
@@ -135,6 +179,19 @@ describe('Logs of the production build (e2e)', () => {
       expect([secret, output.includes(secret)]).toEqual([secret, false]);
     const lines = jsonLines(stdout);
     expect(lines.length).toBeGreaterThan(10);
+    const urls = lines.map((line) => (line['req'] as { url?: string } | undefined)?.url);
+    expect(urls).toEqual(
+      expect.arrayContaining([
+        '/events/tickets?%74icket=[redacted]',
+        '/events/tickets?TOKEN=[redacted]&%61ccess_token=[redacted]',
+      ]),
+    );
+    const ticketIds = lines
+      .filter((line) => (line['req'] as { url?: string } | undefined)?.url === '/events/tickets')
+      .map((line) => (line['req'] as { id: string }).id);
+    expect(ticketIds).toContain('req-1.ok_2');
+    for (const id of requestIds.slice(1)) expect(ticketIds).not.toContain(id);
+    expect(ticketIds.filter((id) => /^[0-9a-f-]{36}$/.test(id)).length).toBeGreaterThanOrEqual(3);
     for (const line of lines)
       expect(line).toMatchObject({
         level: expect.any(Number),

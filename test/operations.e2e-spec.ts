@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { probe } from './support/http-probe.js';
+import { readRecord } from './support/kafka-reader.js';
 import { TestStream } from './support/sse-client.js';
 import { useGatewaySuite } from './support/gateway-suite.js';
 import { signToken } from './support/tokens.js';
@@ -26,7 +28,9 @@ describe('Operating surface: metrics, API docs, publish, probes (e2e)', () => {
     return response.text();
   };
 
-  const suite = useGatewaySuite();
+  // One publish a second, in bursts of two: the rate test below reaches it, the others publish
+  // as publishers of their own.
+  const suite = useGatewaySuite({ PUBLISH_RATE_PER_SECOND: '1' });
 
   async function open(sub: string, lastEventId?: string): Promise<TestStream> {
     const stream = new TestStream(`${suite.gateway.url}/events?topics=orders`, {
@@ -120,8 +124,8 @@ describe('Operating surface: metrics, API docs, publish, probes (e2e)', () => {
         headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify(body),
       });
-    const publisher = async () => ({
-      authorization: `Bearer ${await signToken({ sub: 'billing-service', scope: 'events:publish other' })}`,
+    const publisher = async (sub: string, topics?: string[]) => ({
+      authorization: `Bearer ${await signToken({ sub, scope: 'events:publish other', ...(topics ? { topics } : {}) })}`,
     });
 
     it('should produce a valid event and answer where it was written; its stream receives it', async () => {
@@ -129,7 +133,7 @@ describe('Operating surface: metrics, API docs, publish, probes (e2e)', () => {
       const stream = await open(sub);
       const response = await publish(
         { topic: 'orders', type: 'notification', data: { via: 'http' }, userId: sub },
-        await publisher(),
+        await publisher(user('billing-service')),
       );
 
       expect(response.status).toBe(201);
@@ -144,10 +148,61 @@ describe('Operating surface: metrics, API docs, publish, probes (e2e)', () => {
       expect(event.id.startsWith(`orders/${written.partition}/${written.offset};`)).toBe(true);
     });
 
+    it("should write the publisher's subject in the x-gateway-publisher header of the record", async () => {
+      const sub = user('header');
+      const response = await publish(
+        { topic: 'chat', type: 'notification', data: { n: 1 }, userId: sub },
+        await publisher(user('header-service')),
+      );
+      expect(response.status).toBe(201);
+      const written = (await response.json()) as { topic: string; partition: number; offset: string };
+
+      const record = await readRecord('chat', written.partition, written.offset);
+
+      expect(record.headers).toEqual({ 'x-gateway-publisher': user('header-service') });
+      expect(record.key).toBe(sub);
+      expect(JSON.parse(record.value!)).toEqual({ type: 'notification', data: { n: 1 }, userId: sub });
+    });
+
+    it("should let a publisher write only to the topics of its token's topics claim: 403 for the others", async () => {
+      const event = { type: 'notification', data: 1, broadcast: true };
+      const narrow = await publisher(user('narrow-service'), ['orders']);
+
+      const elsewhere = await publish({ ...event, topic: 'chat' }, narrow);
+      expect(elsewhere.status).toBe(403);
+      expect(await elsewhere.json()).toEqual({
+        statusCode: 403,
+        error: 'Forbidden',
+        message: 'This token may not publish to topic(s): chat',
+      });
+      // The default topic is the first configured, notifications: outside the claim too.
+      expect((await publish(event, narrow)).status).toBe(403);
+      // Another publisher of the same claim: this one has had its burst.
+      const narrowToo = await publisher(user('narrow-service-2'), ['orders']);
+      expect((await publish({ ...event, topic: 'orders' }, narrowToo)).status).toBe(201);
+    });
+
+    it('should limit each publisher to PUBLISH_RATE_PER_SECOND with 429 and Retry-After, leaving others alone', async () => {
+      const hasty = await publisher(user('hasty-service'));
+      const bad = { topic: 'nope', type: 'notification', data: 1, broadcast: true };
+
+      const answers = await Promise.all(Array.from({ length: 4 }, () => publish(bad, hasty)));
+
+      expect(answers.map((answer) => answer.status).sort()).toEqual([400, 400, 429, 429]);
+      const refused = answers.find((answer) => answer.status === 429)!;
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(await refused.json()).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });
+      const calm = await publish(
+        { topic: 'orders', type: 'notification', data: 1, broadcast: true },
+        await publisher(user('calm-service')),
+      );
+      expect(calm.status).toBe(201);
+    });
+
     it('should answer 400 naming every problem of a bad body', async () => {
       const response = await publish(
         { topic: 'nope', type: 'reset', userId: 'a', broadcast: true },
-        await publisher(),
+        await publisher(user('careless-service')),
       );
 
       expect(response.status).toBe(400);
@@ -176,6 +231,62 @@ describe('Operating surface: metrics, API docs, publish, probes (e2e)', () => {
         async () => (await fetch(`${suite.gateway.url}/health/ready`)).status === 200,
         'readiness',
       );
+    });
+  });
+
+  describe('with MANAGEMENT_PORT', () => {
+    const managed = useGatewaySuite({ MANAGEMENT_PORT: '0' });
+    const OPERATIONS = ['/metrics', '/health/live', '/health/ready', '/docs', '/docs/json'];
+
+    it('should serve metrics, probes and docs on a port of their own', async () => {
+      const { url, managementUrl } = managed.gateway;
+      expect(new URL(managementUrl).port).not.toBe(new URL(url).port);
+
+      for (const path of OPERATIONS)
+        expect([path, (await fetch(`${managementUrl}${path}`)).status]).toEqual([path, 200]);
+    });
+
+    it('should answer 404 for them on the public port, however the path is written', async () => {
+      const paths = [
+        ...OPERATIONS,
+        '/METRICS',
+        '/metrics/',
+        '/Health/Live',
+        '/health/ready?verbose=1',
+        '/docs/',
+        '/docs/swagger-ui.css',
+        '/docs/swagger-ui-init.js',
+        '/DOCS/JSON',
+      ];
+
+      for (const path of paths) {
+        const answer = await probe(`${managed.gateway.url}${path}`);
+        expect([path, answer.status, answer.json]).toEqual([
+          path,
+          404,
+          expect.objectContaining({ statusCode: 404, error: 'Not Found' }),
+        ]);
+      }
+    });
+
+    it('should serve neither streams, tickets, publishing nor the demo on the management port', async () => {
+      const { managementUrl } = managed.gateway;
+      const auth = { authorization: `Bearer ${await signToken({ sub: user('managed') })}` };
+
+      expect((await probe(`${managementUrl}/events`, { headers: auth })).status).toBe(404);
+      expect((await probe(`${managementUrl}/events`, { method: 'POST', headers: auth })).status).toBe(404);
+      expect((await probe(`${managementUrl}/events/tickets`, { method: 'POST', headers: auth })).status).toBe(
+        404,
+      );
+    });
+
+    it('should still serve streams on the public port', async () => {
+      const auth = { authorization: `Bearer ${await signToken({ sub: user('public') })}` };
+
+      const answer = await probe(`${managed.gateway.url}/events`, { headers: auth });
+
+      expect(answer.status).toBe(200);
+      expect(answer.firstBlock?.[0]).toEqual({ name: 'event', value: 'checkpoint' });
     });
   });
 });

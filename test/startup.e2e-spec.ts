@@ -1,5 +1,23 @@
-import { startProductionBuild } from './support/production-build.js';
+import { startProductionBuild, type ProductionBuild } from './support/production-build.js';
 import { waitFor } from './support/wait-for.js';
+
+const SECRET = 'a-production-build-secret-of-32-bytes!';
+const EXIT_DEADLINE_MS = 20_000;
+
+/** Its exit code once it exits on its own; a gateway still running after the deadline is stopped. */
+async function exitCodeOf(app: ProductionBuild): Promise<number | null | 'still running'> {
+  const exit = await app.exitWithin(EXIT_DEADLINE_MS);
+  if (exit) return exit.code;
+  await app.stop();
+  return 'still running';
+}
+
+function jsonLines(text: string): Array<Record<string, unknown>> {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
 
 describe('The production build (e2e)', () => {
   it('should refuse bad configuration with one message naming every problem', async () => {
@@ -8,15 +26,15 @@ describe('The production build (e2e)', () => {
       KAFKA_TOPICS: 'bad topic!',
       PORT: '99999',
     });
-    const { code } = await app.exited;
 
-    expect(code).toBe(1);
+    expect(await exitCodeOf(app)).toBe(1);
     expect(app.output().trim().split('\n')).toEqual([
       'Invalid configuration:',
       '  - PORT: Too big: expected number to be <=65535',
       '  - KAFKA_BROKERS.0: each broker must be host:port',
       '  - KAFKA_TOPICS.0: topic names use only letters, digits, ".", "_" and "-"',
       '  - JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL: set exactly one of them to verify tokens',
+      '  - JWT_AUDIENCE: required, so that tokens issued for other clients cannot open streams; set JWT_AUDIENCE_OPTIONAL=true to accept any audience',
     ]);
   });
 
@@ -25,33 +43,99 @@ describe('The production build (e2e)', () => {
       KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '',
       KAFKA_TOPICS: 'notifications,orders',
       KAFKA_DEAD_LETTER_TOPIC: 'orders',
-      JWT_SECRET: 'a-production-build-secret-of-32-bytes!',
+      JWT_SECRET: SECRET,
+      JWT_AUDIENCE: 'gateway',
     });
-    const { code } = await app.exited;
 
-    expect(code).toBe(1);
+    expect(await exitCodeOf(app)).toBe(1);
     expect(app.output().trim().split('\n')).toEqual([
       'Invalid configuration:',
       '  - KAFKA_DEAD_LETTER_TOPIC: must not be one of KAFKA_TOPICS, or invalid records would be copied back to the gateway forever',
     ]);
   });
 
-  it('should start, answer its probes, and stop on SIGTERM within the shutdown bound', async () => {
+  it('should refuse every unsafe setting under NODE_ENV=production, naming each in one message', async () => {
     const app = startProductionBuild({
+      NODE_ENV: 'production',
       KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '',
-      KAFKA_TOPICS: 'notifications',
-      JWT_SECRET: 'a-production-build-secret-of-32-bytes!',
+      JWT_JWKS_URL: 'http://idp.internal/.well-known/jwks.json',
+      TICKET_SECRET: 'a-ticket-secret-of-at-least-32-characters',
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: 'gateway',
+      KAFKA_SASL_PASSWORD: 'kafka-password',
+      DEMO_ENABLED: 'true',
+    });
+
+    expect(await exitCodeOf(app)).toBe(1);
+    expect(app.output().trim().split('\n')).toEqual([
+      'Invalid configuration:',
+      '  - JWT_AUDIENCE: required, so that tokens issued for other clients cannot open streams; set JWT_AUDIENCE_OPTIONAL=true to accept any audience',
+      '  - JWT_JWKS_URL: must be https, or the keys that verify tokens could be forged on the way; set ALLOW_INSECURE_TRANSPORTS_FOR_LOCAL_DEVELOPMENT=true for local development',
+      '  - KAFKA_SSL: must be true with SASL, or the Kafka credentials and events cross the network in clear text; set ALLOW_INSECURE_TRANSPORTS_FOR_LOCAL_DEVELOPMENT=true for local development',
+      '  - DEMO_ENABLED: refused under NODE_ENV=production: the demo signs in anyone as anyone',
+      '  - MANAGEMENT_PORT: required under NODE_ENV=production, so that metrics, probes and docs stay off the public port; set MANAGEMENT_ON_PUBLIC_PORT=true to serve them on PORT',
+    ]);
+    expect(app.output()).not.toContain('kafka-password');
+  });
+
+  it('should start in production with the loudly named opt-ins, warning about each', async () => {
+    const app = startProductionBuild({
+      NODE_ENV: 'production',
+      KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '',
+      JWT_SECRET: SECRET,
+      JWT_AUDIENCE_OPTIONAL: 'true',
+      MANAGEMENT_ON_PUBLIC_PORT: 'true',
       HOST: '127.0.0.1',
       PORT: '0',
+      SHUTDOWN_DELAY_MS: '0',
     });
-    const url = await app.listening();
-    expect((await fetch(`${url}/health/live`)).status).toBe(200);
-    await waitFor(async () => (await fetch(`${url}/health/ready`)).status === 200, 'readiness');
+    try {
+      const url = await app.listening();
+      expect((await fetch(`${url}/health/live`)).status).toBe(200);
 
-    const beforeStop = app.output().length;
-    const { signal } = await app.stop();
-    // Nest closes the app, then re-raises the signal, so the process ends by it, as is customary.
-    expect(signal).toBe('SIGTERM');
-    expect(app.output().slice(beforeStop)).not.toMatch(/Shutdown took longer|ERROR/);
+      const warnings = jsonLines(app.stdout())
+        .filter((line) => line['level'] === 40)
+        .map((line) => String(line['msg']));
+      expect(warnings).toEqual(
+        expect.arrayContaining([
+          expect.stringContaining('JWT_AUDIENCE_OPTIONAL=true') as unknown,
+          expect.stringContaining('MANAGEMENT_ON_PUBLIC_PORT=true') as unknown,
+        ]),
+      );
+    } finally {
+      await app.stop();
+    }
+  });
+
+  it('should start, serve its probes and metrics on the management port only, and stop on SIGTERM within the shutdown bound', async () => {
+    const app = startProductionBuild({
+      NODE_ENV: 'production',
+      KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '',
+      KAFKA_TOPICS: 'notifications',
+      JWT_SECRET: SECRET,
+      JWT_AUDIENCE: 'gateway',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      MANAGEMENT_PORT: '0',
+      SHUTDOWN_DELAY_MS: '500',
+    });
+    try {
+      const url = await app.listening();
+      const management = app.managementUrl()!;
+      expect(management).not.toBe(url);
+      expect((await fetch(`${management}/health/live`)).status).toBe(200);
+      await waitFor(async () => (await fetch(`${management}/health/ready`)).status === 200, 'readiness');
+      expect((await fetch(`${management}/metrics`)).status).toBe(200);
+      for (const path of ['/health/live', '/health/ready', '/metrics', '/docs'])
+        expect([path, (await fetch(`${url}${path}`)).status]).toEqual([path, 404]);
+
+      const beforeStop = app.output().length;
+      const { signal } = await app.stop();
+      // The gateway closes, then re-raises the signal, so the process ends by it, as is customary.
+      expect(signal).toBe('SIGTERM');
+      expect(app.output().slice(beforeStop)).not.toMatch(/Shutdown took longer|ERROR|"level":50/);
+    } finally {
+      await app.stop();
+    }
   }, 60_000);
 });

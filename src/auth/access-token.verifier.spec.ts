@@ -1,4 +1,3 @@
-import { HttpException, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -11,9 +10,11 @@ import {
   type CryptoKey,
   type JWTPayload,
 } from 'jose';
+import { GatewayError } from '../common/gateway-error.js';
 import { parseGatewayConfig } from '../config/gateway.config.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
 import type { AuthUser } from './auth-user.js';
+import { DEMO_TOKEN_AUDIENCE, DEMO_TOKEN_TYPE, DemoTokenKey } from './demo-token.key.js';
 
 const SECRET = 'an-hs256-secret-that-is-long-enough!';
 const TICKET_SECRET = 'a-ticket-secret-of-32-characters';
@@ -35,15 +36,30 @@ function sign(
     .sign(key);
 }
 
+/** A verifier; unless `env` names one, tokens of any audience pass, as most cases here have none. */
 function verifierFor(env: Record<string, string>): AccessTokenVerifier {
-  return new AccessTokenVerifier(parseGatewayConfig({ KAFKA_BROKERS: 'localhost:9092', ...env }));
+  const config = parseGatewayConfig({
+    KAFKA_BROKERS: 'localhost:9092',
+    JWT_AUDIENCE_OPTIONAL: 'true',
+    ...env,
+  });
+  return new AccessTokenVerifier(config, new DemoTokenKey(config));
 }
 
-async function rejectionOf(promise: Promise<unknown>): Promise<HttpException> {
+/** A verifier of a JWKS served over http by the test itself. */
+function jwksVerifierFor(url: string): AccessTokenVerifier {
+  return verifierFor({
+    JWT_JWKS_URL: url,
+    TICKET_SECRET,
+    ALLOW_INSECURE_TRANSPORTS_FOR_LOCAL_DEVELOPMENT: 'true',
+  });
+}
+
+async function rejectionOf(promise: Promise<unknown>): Promise<GatewayError> {
   try {
     await promise;
   } catch (err) {
-    if (err instanceof HttpException) return err;
+    if (err instanceof GatewayError) return err;
     throw err;
   }
   throw new Error('expected the promise to reject');
@@ -51,8 +67,7 @@ async function rejectionOf(promise: Promise<unknown>): Promise<HttpException> {
 
 async function expectUnauthorized(promise: Promise<unknown>, message: string): Promise<void> {
   const error = await rejectionOf(promise);
-  expect(error).toBeInstanceOf(UnauthorizedException);
-  expect(error.getStatus()).toBe(401);
+  expect(error.status).toBe(401);
   expect(error.message).toBe(message);
 }
 
@@ -212,7 +227,7 @@ describe(AccessTokenVerifier.name, () => {
       await expectUnauthorized(sut.verify(token), 'Invalid token');
     });
 
-    it('should accept any issuer and audience when none is configured', async () => {
+    it('should accept any issuer and audience when JWT_AUDIENCE_OPTIONAL says so and no issuer is configured', async () => {
       const token = await sign(secretKey(SECRET), 'HS256', { iss: 'https://anyone.test', aud: 'anything' });
 
       await expect(sut.verify(token)).resolves.toMatchObject({ id: 'alice' });
@@ -250,6 +265,122 @@ describe(AccessTokenVerifier.name, () => {
       const token = await sign(secretKey(SECRET), 'HS256', claims);
 
       await expectUnauthorized(sut.verify(token), 'Invalid token');
+    });
+  });
+
+  describe('with JWT_TYPE', () => {
+    const sut = () => verifierFor({ JWT_SECRET: SECRET, JWT_AUDIENCE: 'gateway', JWT_TYPE: 'at+jwt' });
+
+    it('should accept a token of that type, with or without the application/ prefix', async () => {
+      for (const typ of ['at+jwt', 'application/at+jwt']) {
+        const token = await sign(secretKey(SECRET), 'HS256', { aud: 'gateway' }, { typ });
+
+        await expect(sut().verify(token)).resolves.toMatchObject({ id: 'alice' });
+      }
+    });
+
+    it.each<[string, Record<string, unknown>]>([
+      ['typ JWT, as an ID token has', { typ: 'JWT' }],
+      ['no typ', {}],
+      ['another type', { typ: 'sse-ticket+jwt' }],
+    ])('should reject a token with %s', async (_, header) => {
+      const token = await sign(secretKey(SECRET), 'HS256', { aud: 'gateway' }, header);
+
+      await expectUnauthorized(sut().verify(token), 'Invalid token');
+    });
+  });
+
+  describe('clock tolerance (JWT_CLOCK_TOLERANCE_SECONDS)', () => {
+    it('should accept a token whose nbf and iat are within the tolerance ahead', async () => {
+      const sut = verifierFor({ JWT_SECRET: SECRET, JWT_CLOCK_TOLERANCE_SECONDS: '10' });
+      const token = await sign(secretKey(SECRET), 'HS256', { nbf: now() + 8, iat: now() + 8 });
+
+      await expect(sut.verify(token)).resolves.toMatchObject({ id: 'alice' });
+    });
+
+    it('should reject a token whose nbf is beyond the tolerance', async () => {
+      const sut = verifierFor({ JWT_SECRET: SECRET, JWT_CLOCK_TOLERANCE_SECONDS: '10' });
+      const token = await sign(secretKey(SECRET), 'HS256', { nbf: now() + 30 });
+
+      await expectUnauthorized(sut.verify(token), 'Invalid token');
+    });
+
+    it('should default to 5 seconds', async () => {
+      const sut = verifierFor({ JWT_SECRET: SECRET });
+
+      await expect(
+        sut.verify(await sign(secretKey(SECRET), 'HS256', { nbf: now() + 3 })),
+      ).resolves.toMatchObject({ id: 'alice' });
+      await expectUnauthorized(
+        sut.verify(await sign(secretKey(SECRET), 'HS256', { nbf: now() + 20 })),
+        'Invalid token',
+      );
+    });
+
+    it('should not stretch exp: a stream never outlives it', async () => {
+      const sut = verifierFor({ JWT_SECRET: SECRET, JWT_CLOCK_TOLERANCE_SECONDS: '60' });
+      const token = await sign(secretKey(SECRET), 'HS256', { exp: now() - 1 });
+
+      await expectUnauthorized(sut.verify(token), 'Token expired');
+    });
+  });
+
+  describe('demo tokens', () => {
+    const demoToken = (key: Uint8Array, claims: JWTPayload = {}, typ = DEMO_TOKEN_TYPE) =>
+      sign(key, 'HS256', { aud: DEMO_TOKEN_AUDIENCE, ...claims }, { typ });
+
+    it('should accept a token signed with the demo key, with the demo type and audience, only with DEMO_ENABLED', async () => {
+      const config = parseGatewayConfig({
+        KAFKA_BROKERS: 'localhost:9092',
+        JWT_SECRET: SECRET,
+        JWT_AUDIENCE: 'gateway',
+        DEMO_ENABLED: 'true',
+      });
+      const demoKey = new DemoTokenKey(config);
+      const sut = new AccessTokenVerifier(config, demoKey);
+
+      await expect(sut.verify(await demoToken(demoKey.secret!))).resolves.toMatchObject({ id: 'alice' });
+      await expectUnauthorized(
+        sut.verify(await demoToken(demoKey.secret!, { aud: 'gateway' })),
+        'Invalid token',
+      );
+      await expectUnauthorized(sut.verify(await demoToken(demoKey.secret!, {}, 'JWT')), 'Invalid token');
+      await expectUnauthorized(sut.verify(await demoToken(secretKey(SECRET))), 'Invalid token');
+    });
+
+    it('should make up a new demo key for every instance, never from JWT_SECRET', () => {
+      const config = parseGatewayConfig({
+        KAFKA_BROKERS: 'localhost:9092',
+        JWT_SECRET: SECRET,
+        JWT_AUDIENCE: 'gateway',
+        DEMO_ENABLED: 'true',
+      });
+
+      const [one, two] = [new DemoTokenKey(config), new DemoTokenKey(config)];
+
+      expect(one.secret).toHaveLength(32);
+      expect(Buffer.from(one.secret!).equals(Buffer.from(two.secret!))).toBe(false);
+      expect(Buffer.from(one.secret!).toString()).not.toContain(SECRET);
+    });
+
+    it('should have no demo key without DEMO_ENABLED, so no demo token verifies', async () => {
+      const config = parseGatewayConfig({
+        KAFKA_BROKERS: 'localhost:9092',
+        JWT_SECRET: SECRET,
+        JWT_AUDIENCE: 'gateway',
+      });
+      const elsewhere = new DemoTokenKey(
+        parseGatewayConfig({
+          KAFKA_BROKERS: 'k:1',
+          JWT_SECRET: SECRET,
+          JWT_AUDIENCE: 'gateway',
+          DEMO_ENABLED: 'true',
+        }),
+      );
+      const sut = new AccessTokenVerifier(config, new DemoTokenKey(config));
+
+      expect(new DemoTokenKey(config).secret).toBeUndefined();
+      await expectUnauthorized(sut.verify(await demoToken(elsewhere.secret!)), 'Invalid token');
     });
   });
 
@@ -354,8 +485,8 @@ describe(AccessTokenVerifier.name, () => {
 
       const error = await rejectionOf(sut.verify(token));
 
-      expect(error).toBeInstanceOf(ServiceUnavailableException);
-      expect(error.getStatus()).toBe(503);
+      expect(error.code).toBe('key-unavailable');
+      expect(error.status).toBe(503);
       expect(error.message).toBe('The token verification key is not usable');
     });
 
@@ -365,7 +496,7 @@ describe(AccessTokenVerifier.name, () => {
 
       const error = await rejectionOf(sut.verify(token));
 
-      expect(error).toBeInstanceOf(ServiceUnavailableException);
+      expect(error.code).toBe('key-unavailable');
       expect(error.message).toBe('The token verification key is not usable');
     });
   });
@@ -386,7 +517,7 @@ describe(AccessTokenVerifier.name, () => {
     });
 
     it('should accept a token signed by a key of the set', async () => {
-      const sut = verifierFor({ JWT_JWKS_URL: jwks.url, TICKET_SECRET });
+      const sut = jwksVerifierFor(jwks.url);
       const exp = now() + 300;
       const token = await sign(rsa.privateKey, 'RS256', { exp, topics: ['chat'] }, { kid: 'key-1' });
 
@@ -398,7 +529,7 @@ describe(AccessTokenVerifier.name, () => {
     });
 
     it('should reject a token whose key is not in the set', async () => {
-      const sut = verifierFor({ JWT_JWKS_URL: jwks.url, TICKET_SECRET });
+      const sut = jwksVerifierFor(jwks.url);
       const other = await generateKeyPair('RS256');
       const token = await sign(other.privateKey, 'RS256', {}, { kid: 'key-2' });
 
@@ -420,12 +551,12 @@ describe(`${AccessTokenVerifier.name} with a JWKS that cannot be fetched`, () =>
       response.end('unavailable');
     });
     try {
-      const sut = verifierFor({ JWT_JWKS_URL: jwks.url, TICKET_SECRET });
+      const sut = jwksVerifierFor(jwks.url);
       const token = await sign(rsa, 'RS256', {}, { kid: 'key-1' });
 
       const error = await rejectionOf(sut.verify(token));
 
-      expect(error).toBeInstanceOf(ServiceUnavailableException);
+      expect(error.status).toBe(503);
     } finally {
       await stop(jwks.server);
     }
@@ -434,11 +565,11 @@ describe(`${AccessTokenVerifier.name} with a JWKS that cannot be fetched`, () =>
   it('should answer 503, not 401, when the JWKS endpoint refuses connections', async () => {
     const jwks = await serve(() => undefined);
     await stop(jwks.server);
-    const sut = verifierFor({ JWT_JWKS_URL: jwks.url, TICKET_SECRET });
+    const sut = jwksVerifierFor(jwks.url);
     const token = await sign(rsa, 'RS256', {}, { kid: 'key-1' });
 
     const error = await rejectionOf(sut.verify(token));
 
-    expect(error).toBeInstanceOf(ServiceUnavailableException);
+    expect(error.status).toBe(503);
   });
 });

@@ -1,40 +1,84 @@
-import { Inject, Injectable, ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
-import { createRemoteJWKSet, errors, importSPKI, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors,
+  importSPKI,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
+import { GatewayError } from '../common/gateway-error.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { authUserFromClaims, type AuthUser } from './auth-user.js';
+import { DEMO_TOKEN_AUDIENCE, DEMO_TOKEN_TYPE, DemoTokenKey } from './demo-token.key.js';
 
 type VerificationKey = Awaited<ReturnType<typeof importSPKI>> | Uint8Array | JWTVerifyGetKey;
 
-/** Verifies the application's access tokens (JWT) with jose, the algorithm pinned by configuration. */
+/**
+ * Verifies the application's access tokens (JWT) with jose: the algorithm pinned, the audience
+ * required (unless JWT_AUDIENCE_OPTIONAL), the issuer and `typ` checked when configured.
+ */
 @Injectable()
 export class AccessTokenVerifier {
   private readonly key: Promise<VerificationKey>;
 
-  constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {
+  constructor(
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    private readonly demoKey: DemoTokenKey,
+  ) {
     this.key = loadKey(config.auth.key);
     // A bad key is reported on first use, as a 503; never as an unhandled rejection at start-up.
     this.key.catch(() => undefined);
   }
 
   async verify(token: string): Promise<AuthUser> {
-    const { key: source, issuer, audience } = this.config.auth;
-    const key = await this.key.catch(() => {
-      throw new ServiceUnavailableException('The token verification key is not usable');
-    });
     try {
-      const { payload } = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1], {
-        algorithms: [source.algorithm],
-        requiredClaims: ['sub', 'exp'],
-        ...(issuer === undefined ? {} : { issuer }),
-        ...(audience === undefined ? {} : { audience }),
-      });
+      const payload = await this.verifiedClaims(token);
+      // jose's clock tolerance covers exp too; a stream must never outlive it, so exp is exact.
+      if ((payload.exp as number) <= Math.floor(Date.now() / 1000))
+        throw new GatewayError('token-expired', 'Token expired');
       const user = authUserFromClaims(payload, payload.exp as number);
-      if (!user) throw new UnauthorizedException('Invalid token claims');
+      if (!user) throw new GatewayError('unauthenticated', 'Invalid token claims');
       const { claim, value } = this.config.publish;
       return grants(payload[claim], value) ? { ...user, publisher: true } : user;
     } catch (err) {
-      throw toHttpError(err);
+      throw toGatewayError(err);
     }
+  }
+
+  private async verifiedClaims(token: string): Promise<JWTPayload> {
+    const demoSecret = this.demoKey.secret;
+    if (demoSecret && isDemoToken(token)) {
+      const { payload } = await jwtVerify(token, demoSecret, {
+        algorithms: ['HS256'],
+        typ: DEMO_TOKEN_TYPE,
+        audience: DEMO_TOKEN_AUDIENCE,
+        requiredClaims: ['sub', 'exp'],
+      });
+      return payload;
+    }
+    const { key: source, issuer, audience, type, clockToleranceSeconds } = this.config.auth;
+    const key = await this.key.catch(() => {
+      throw new GatewayError('key-unavailable', 'The token verification key is not usable');
+    });
+    const { payload } = await jwtVerify(token, key as Parameters<typeof jwtVerify>[1], {
+      algorithms: [source.algorithm],
+      requiredClaims: ['sub', 'exp'],
+      clockTolerance: clockToleranceSeconds,
+      ...(issuer === undefined ? {} : { issuer }),
+      ...(audience === undefined ? {} : { audience }),
+      ...(type === undefined ? {} : { typ: type }),
+    });
+    return payload;
+  }
+}
+
+function isDemoToken(token: string): boolean {
+  try {
+    return decodeProtectedHeader(token).typ === DEMO_TOKEN_TYPE;
+  } catch {
+    return false;
   }
 }
 
@@ -56,11 +100,12 @@ async function loadKey(source: GatewayConfig['auth']['key']): Promise<Verificati
 }
 
 /** A key set that cannot be fetched is the gateway's problem (503), not the client's. */
-function toHttpError(err: unknown): Error {
-  if (err instanceof UnauthorizedException || err instanceof ServiceUnavailableException) return err;
-  if (isKeySetUnavailable(err)) return new ServiceUnavailableException('The key set could not be fetched');
-  if (err instanceof errors.JWTExpired) return new UnauthorizedException('Token expired');
-  return new UnauthorizedException('Invalid token');
+function toGatewayError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  if (isKeySetUnavailable(err))
+    return new GatewayError('key-unavailable', 'The key set could not be fetched');
+  if (err instanceof errors.JWTExpired) return new GatewayError('token-expired', 'Token expired');
+  return new GatewayError('unauthenticated', 'Invalid token');
 }
 
 /**

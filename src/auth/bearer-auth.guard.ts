@@ -1,4 +1,5 @@
-import { Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { GatewayError } from '../common/gateway-error.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
 import { readBearer, type AuthenticatedRequest } from './credentials.js';
 
@@ -10,7 +11,7 @@ export class BearerAuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const token = readBearer(request);
-    if (token === undefined) throw new UnauthorizedException('Missing bearer token');
+    if (token === undefined) throw new GatewayError('unauthenticated', 'Missing bearer token');
     request.user = await this.tokens.verify(token);
     return true;
   }

@@ -1,5 +1,5 @@
-import { HttpException, UnauthorizedException } from '@nestjs/common';
 import type { Request } from 'express';
+import { GatewayError } from '../common/gateway-error.js';
 import { readBearer, readCredentials, type Credentials } from './credentials.js';
 
 const COOKIE = 'access_token';
@@ -13,11 +13,11 @@ function unauthorizedMessage(read: () => unknown): string {
   try {
     read();
   } catch (err) {
-    expect(err).toBeInstanceOf(UnauthorizedException);
-    expect((err as HttpException).getStatus()).toBe(401);
-    return (err as HttpException).message;
+    expect(err).toBeInstanceOf(GatewayError);
+    expect((err as GatewayError).status).toBe(401);
+    return (err as GatewayError).message;
   }
-  throw new Error('expected an UnauthorizedException');
+  throw new Error('expected a 401 GatewayError');
 }
 
 describe('readBearer', () => {

@@ -1,6 +1,6 @@
-import { UnauthorizedException } from '@nestjs/common';
 import { parse as parseCookies } from 'cookie';
 import type { Request } from 'express';
+import { GatewayError } from '../common/gateway-error.js';
 import type { AuthUser } from './auth-user.js';
 
 export type Credentials =
@@ -23,7 +23,7 @@ export function readCredentials(request: Request, cookieName: string): Credentia
   const ticket = request.query['ticket'];
   if (ticket !== undefined) {
     if (typeof ticket !== 'string' || ticket.length === 0)
-      throw new UnauthorizedException('Malformed ticket');
+      throw new GatewayError('unauthenticated', 'Malformed ticket');
     return { kind: 'ticket', ticket };
   }
   const header = request.headers.cookie;
@@ -36,6 +36,6 @@ export function readBearer(request: Request): string | undefined {
   const header = request.headers.authorization;
   if (header === undefined) return undefined;
   const match = BEARER.exec(header);
-  if (!match?.[1]) throw new UnauthorizedException('Authorization must be "Bearer <token>"');
+  if (!match?.[1]) throw new GatewayError('unauthenticated', 'Authorization must be "Bearer <token>"');
   return match[1];
 }

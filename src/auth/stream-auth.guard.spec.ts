@@ -1,10 +1,12 @@
-import { HttpException, UnauthorizedException, type ExecutionContext } from '@nestjs/common';
+import type { ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
 import { SignJWT } from 'jose';
+import { GatewayError } from '../common/gateway-error.js';
 import { parseGatewayConfig } from '../config/gateway.config.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
 import type { AuthUser } from './auth-user.js';
 import type { AuthenticatedRequest } from './credentials.js';
+import { DemoTokenKey } from './demo-token.key.js';
 import { StreamAuthGuard } from './stream-auth.guard.js';
 import { StreamTicketService } from './stream-ticket.service.js';
 
@@ -33,24 +35,25 @@ async function unauthorizedMessage(promise: Promise<unknown>): Promise<string> {
   try {
     await promise;
   } catch (err) {
-    expect(err).toBeInstanceOf(UnauthorizedException);
-    expect((err as HttpException).getStatus()).toBe(401);
-    return (err as HttpException).message;
+    expect(err).toBeInstanceOf(GatewayError);
+    expect((err as GatewayError).status).toBe(401);
+    return (err as GatewayError).message;
   }
-  throw new Error('expected an UnauthorizedException');
+  throw new Error('expected a 401 GatewayError');
 }
 
 describe(StreamAuthGuard.name, () => {
   const config = parseGatewayConfig({
     KAFKA_BROKERS: 'localhost:9092',
     JWT_SECRET: SECRET,
+    JWT_AUDIENCE_OPTIONAL: 'true',
     AUTH_COOKIE_NAME: 'session',
   });
   const tickets = new StreamTicketService(config);
   let sut: StreamAuthGuard;
 
   beforeEach(() => {
-    sut = new StreamAuthGuard(config, new AccessTokenVerifier(config), tickets);
+    sut = new StreamAuthGuard(config, new AccessTokenVerifier(config, new DemoTokenKey(config)), tickets);
   });
 
   async function ticketFor(user: AuthUser): Promise<string> {

@@ -1,10 +1,5 @@
-import {
-  Inject,
-  Injectable,
-  UnauthorizedException,
-  type CanActivate,
-  type ExecutionContext,
-} from '@nestjs/common';
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { GatewayError } from '../common/gateway-error.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
 import { readCredentials, type AuthenticatedRequest } from './credentials.js';
@@ -23,7 +18,7 @@ export class StreamAuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const credentials = readCredentials(request, this.config.auth.cookieName);
     if (!credentials)
-      throw new UnauthorizedException('Missing credentials: a bearer token, a ticket or a cookie');
+      throw new GatewayError('unauthenticated', 'Missing credentials: a bearer token, a ticket or a cookie');
     request.user =
       credentials.kind === 'ticket'
         ? await this.tickets.verify(credentials.ticket)

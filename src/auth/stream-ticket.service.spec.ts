@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { HttpException, UnauthorizedException } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import {
   base64url,
   decodeJwt,
@@ -9,9 +9,11 @@ import {
   SignJWT,
   type JWTPayload,
 } from 'jose';
+import { GatewayError } from '../common/gateway-error.js';
 import { parseGatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
 import { AccessTokenVerifier } from './access-token.verifier.js';
 import type { AuthUser } from './auth-user.js';
+import { DemoTokenKey } from './demo-token.key.js';
 import { StreamTicketService } from './stream-ticket.service.js';
 
 const SECRET = 'an-hs256-secret-that-is-long-enough!';
@@ -24,7 +26,7 @@ const TICKET_AUDIENCE = 'kafka-sse-gateway:stream-ticket';
 const now = (): number => Math.floor(Date.now() / 1000);
 
 function configFor(env: Record<string, string>): GatewayConfig {
-  return parseGatewayConfig({ KAFKA_BROKERS: 'localhost:9092', ...env });
+  return parseGatewayConfig({ KAFKA_BROKERS: 'localhost:9092', JWT_AUDIENCE: 'gateway', ...env });
 }
 
 function userFor(expiresInSeconds: number, topics?: string[]): AuthUser {
@@ -38,9 +40,9 @@ async function expectUnauthorized(promise: Promise<unknown>, message: string): P
   } catch (err) {
     error = err;
   }
-  expect(error).toBeInstanceOf(UnauthorizedException);
-  expect((error as HttpException).getStatus()).toBe(401);
-  expect((error as HttpException).message).toBe(message);
+  expect(error).toBeInstanceOf(GatewayError);
+  expect((error as GatewayError).status).toBe(401);
+  expect((error as GatewayError).message).toBe(message);
 }
 
 /** A ticket as a service with TICKET_SECRET would sign it, the claims changed by `claims`. */
@@ -49,7 +51,14 @@ function craftTicket(
   header: { typ?: string } = { typ: TICKET_TYPE },
   secret = TICKET_SECRET,
 ): Promise<string> {
-  const payload = { sub: 'alice', aud: TICKET_AUDIENCE, exp: now() + 30, sexp: now() + 600, ...claims };
+  const payload = {
+    sub: 'alice',
+    aud: TICKET_AUDIENCE,
+    exp: now() + 30,
+    sexp: now() + 600,
+    jti: randomUUID(),
+    ...claims,
+  };
   return new SignJWT(payload)
     .setProtectedHeader({ alg: 'HS256', ...header })
     .sign(new TextEncoder().encode(secret));
@@ -195,7 +204,8 @@ describe(StreamTicketService.name, () => {
     });
 
     it('should not let a ticket pass as an access token', async () => {
-      const tokens = new AccessTokenVerifier(configFor({ JWT_SECRET: SECRET }));
+      const config = configFor({ JWT_SECRET: SECRET });
+      const tokens = new AccessTokenVerifier(config, new DemoTokenKey(config));
       const { ticket } = await sut.issue(userFor(600));
 
       await expectUnauthorized(tokens.verify(ticket), 'Invalid token');
@@ -203,6 +213,48 @@ describe(StreamTicketService.name, () => {
 
     it.each(['', 'not-a-ticket', 'a.b.c'])('should reject the malformed ticket %p', async (ticket) => {
       await expectUnauthorized(sut.verify(ticket), 'Invalid ticket');
+    });
+  });
+
+  describe('single use', () => {
+    let sut: StreamTicketService;
+
+    beforeEach(() => {
+      sut = new StreamTicketService(configFor({ JWT_SECRET: SECRET }));
+    });
+
+    it('should start one stream per ticket: the second time it is refused as used', async () => {
+      const { ticket } = await sut.issue(userFor(600));
+      await expect(sut.verify(ticket)).resolves.toMatchObject({ id: 'alice' });
+
+      let error: unknown;
+      await sut.verify(ticket).catch((err: unknown) => (error = err));
+
+      expect(error).toBeInstanceOf(GatewayError);
+      expect(error).toMatchObject({ code: 'ticket-used', status: 401, message: 'Ticket already used' });
+    });
+
+    it('should accept exactly one of the same ticket presented at once', async () => {
+      const { ticket } = await sut.issue(userFor(600));
+
+      const results = await Promise.allSettled(Array.from({ length: 5 }, () => sut.verify(ticket)));
+
+      expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+    });
+
+    it('should keep every ticket of the same user apart', async () => {
+      const user = userFor(600);
+      const tickets = await Promise.all([sut.issue(user), sut.issue(user)]);
+
+      for (const { ticket } of tickets) await expect(sut.verify(ticket)).resolves.toEqual(user);
+    });
+
+    it('should accept a ticket spent on another instance: each instance remembers its own', async () => {
+      const other = new StreamTicketService(configFor({ JWT_SECRET: SECRET }));
+      const { ticket } = await sut.issue(userFor(600));
+      await sut.verify(ticket);
+
+      await expect(other.verify(ticket)).resolves.toMatchObject({ id: 'alice' });
     });
   });
 
@@ -327,6 +379,8 @@ describe(StreamTicketService.name, () => {
       ['without sub', { sub: undefined }, { typ: TICKET_TYPE }],
       ['without exp', { exp: undefined }, { typ: TICKET_TYPE }],
       ['without sexp', { sexp: undefined }, { typ: TICKET_TYPE }],
+      ['without jti', { jti: undefined }, { typ: TICKET_TYPE }],
+      ['with a numeric jti', { jti: 7 as unknown as string }, { typ: TICKET_TYPE }],
       ['with a string sexp', { sexp: '9999999999' }, { typ: TICKET_TYPE }],
       ['with an empty sub', { sub: '' }, { typ: TICKET_TYPE }],
       ['with a control character in sub', { sub: 'alice\r\n' }, { typ: TICKET_TYPE }],

@@ -1,11 +1,15 @@
-import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { hkdfSync, randomUUID } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
+import { GatewayError } from '../common/gateway-error.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { authUserFromClaims, type AuthUser } from './auth-user.js';
+import { TicketReplayCache } from './ticket-replay-cache.js';
 
 const TICKET_TYPE = 'sse-ticket+jwt';
 const TICKET_AUDIENCE = 'kafka-sse-gateway:stream-ticket';
+/** Tickets spent within one TTL that an instance remembers: far above what its open rates let in. */
+export const TICKET_REPLAY_CACHE_SIZE = 100_000;
 
 export interface StreamTicket {
   ticket: string;
@@ -15,11 +19,13 @@ export interface StreamTicket {
 
 /**
  * Short-lived, signed, self-contained tickets that start a stream without putting the long-lived
- * token in a URL. Any instance verifies them with the shared key; nothing is stored.
+ * token in a URL. Any instance verifies them with the shared key; each starts one stream on the
+ * instance that sees it (a ticket copied from a log is spent).
  */
 @Injectable()
 export class StreamTicketService {
   private readonly key: Uint8Array;
+  private readonly spent = new TicketReplayCache(TICKET_REPLAY_CACHE_SIZE);
 
   constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {
     this.key = ticketKey(config.auth);
@@ -43,22 +49,26 @@ export class StreamTicketService {
     return { ticket, expiresIn: expiresAt - now };
   }
 
+  /** The user a ticket stands for; the ticket is spent, so it starts no other stream here. */
   async verify(ticket: string): Promise<AuthUser> {
+    let payload;
     try {
-      const { payload } = await jwtVerify(ticket, this.key, {
+      ({ payload } = await jwtVerify(ticket, this.key, {
         algorithms: ['HS256'],
         typ: TICKET_TYPE,
         audience: TICKET_AUDIENCE,
-        requiredClaims: ['sub', 'exp', 'sexp'],
-      });
-      const user =
-        typeof payload['sexp'] === 'number' ? authUserFromClaims(payload, payload['sexp']) : undefined;
-      if (!user) throw new UnauthorizedException('Invalid ticket');
-      return user;
+        requiredClaims: ['sub', 'exp', 'sexp', 'jti'],
+      }));
     } catch (err) {
-      if (err instanceof errors.JWTExpired) throw new UnauthorizedException('Ticket expired');
-      throw err instanceof UnauthorizedException ? err : new UnauthorizedException('Invalid ticket');
+      if (err instanceof errors.JWTExpired) throw new GatewayError('token-expired', 'Ticket expired');
+      throw new GatewayError('unauthenticated', 'Invalid ticket');
     }
+    const user =
+      typeof payload['sexp'] === 'number' ? authUserFromClaims(payload, payload['sexp']) : undefined;
+    if (!user || typeof payload.jti !== 'string') throw new GatewayError('unauthenticated', 'Invalid ticket');
+    if (!this.spent.spend(payload.jti, (payload.exp as number) * 1000))
+      throw new GatewayError('ticket-used', 'Ticket already used');
+    return user;
   }
 }
 

@@ -23,7 +23,10 @@ describe(GatewayErrorFilter.name, () => {
   it.each<[GatewayError, number, string]>([
     [new GatewayError('unknown-topic', 'Unknown topic(s): "x"'), 400, 'Bad Request'],
     [new GatewayError('unauthenticated', 'Invalid token'), 401, 'Unauthorized'],
+    [new GatewayError('ticket-used', 'Ticket already used'), 401, 'Unauthorized'],
     [new GatewayError('topic-forbidden', 'Not allowed'), 403, 'Forbidden'],
+    [new GatewayError('not-found', 'Cannot GET /metrics'), 404, 'Not Found'],
+    [new GatewayError('kafka-unavailable', 'Try again'), 503, 'Service Unavailable'],
     [new GatewayError('shutting-down', 'Reconnect elsewhere'), 503, 'Service Unavailable'],
   ])('should answer %s as JSON with its status', (error, status, name) => {
     const { host, written } = responseDouble();

@@ -10,16 +10,23 @@ import { GatewayError } from './gateway-error.js';
 @Catch(GatewayError)
 export class GatewayErrorFilter implements ExceptionFilter<GatewayError> {
   catch(error: GatewayError, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<ServerResponse>();
-    if (response.headersSent) {
-      response.destroy();
-      return;
-    }
-    const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
-    if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
-    response.writeHead(error.status, headers);
-    response.end(
-      JSON.stringify({ statusCode: error.status, error: STATUS_CODES[error.status], message: error.details }),
-    );
+    answerWithError(host.switchToHttp().getResponse<ServerResponse>(), error);
   }
+}
+
+/**
+ * Writes `error` as the answer to a request, for the filter and for what answers before Nest's
+ * router (the management port's split). A response already under way can only be cut.
+ */
+export function answerWithError(response: ServerResponse, error: GatewayError): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+  if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
+  response.writeHead(error.status, headers);
+  response.end(
+    JSON.stringify({ statusCode: error.status, error: STATUS_CODES[error.status], message: error.details }),
+  );
 }

@@ -7,13 +7,16 @@ export const GATEWAY_ERROR_STATUS = {
   'unknown-topic': 400,
   unauthenticated: 401,
   'token-expired': 401,
+  'ticket-used': 401,
   forbidden: 403,
   'topic-forbidden': 403,
+  'not-found': 404,
   'too-many-streams': 429,
   'rate-limited': 429,
   'shutting-down': 503,
   'not-consuming': 503,
   'key-unavailable': 503,
+  'kafka-unavailable': 503,
 } as const;
 
 export type GatewayErrorCode = keyof typeof GATEWAY_ERROR_STATUS;

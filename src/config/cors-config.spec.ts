@@ -1,6 +1,10 @@
 import { ConfigError, parseGatewayConfig, type GatewayConfig } from './gateway.config.js';
 
-const BASE = { KAFKA_BROKERS: 'localhost:9092', JWT_SECRET: 'a-jwt-secret-that-is-32-bytes-ok' };
+const BASE = {
+  KAFKA_BROKERS: 'localhost:9092',
+  JWT_SECRET: 'a-jwt-secret-that-is-32-bytes-ok',
+  JWT_AUDIENCE: 'gateway',
+};
 
 const corsOrigins = (value: string): string[] =>
   parseGatewayConfig({ ...BASE, CORS_ORIGINS: value }).http.corsOrigins;

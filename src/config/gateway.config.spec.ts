@@ -3,7 +3,8 @@ import { CONFIG_VARIABLES, ConfigError, parseGatewayConfig, type GatewayConfig }
 const SECRET = 'a-jwt-secret-that-is-32-bytes-ok';
 const TICKET_SECRET = 'a-ticket-secret-of-32-characters';
 const PEM = '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----';
-const BASE = { KAFKA_BROKERS: 'localhost:9092', JWT_SECRET: SECRET };
+const AUDIENCE = { JWT_AUDIENCE: 'gateway' };
+const BASE = { KAFKA_BROKERS: 'localhost:9092', JWT_SECRET: SECRET, ...AUDIENCE };
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -21,7 +22,7 @@ describe('parseGatewayConfig', () => {
       const sut = parseGatewayConfig(BASE);
 
       expect(sut).toEqual<GatewayConfig>({
-        http: { host: '0.0.0.0', port: 3000, corsOrigins: [] },
+        http: { host: '0.0.0.0', port: 3000, managementPort: undefined, corsOrigins: [] },
         kafka: {
           brokers: ['localhost:9092'],
           topics: ['notifications'],
@@ -38,8 +39,10 @@ describe('parseGatewayConfig', () => {
         auth: {
           key: { kind: 'secret', algorithm: 'HS256', secret: SECRET },
           issuer: undefined,
-          audience: undefined,
-          cookieName: 'access_token',
+          audience: 'gateway',
+          type: undefined,
+          clockToleranceSeconds: 5,
+          cookieName: '__Host-access_token',
           ticketSecret: undefined,
           ticketTtlSeconds: 30,
         },
@@ -47,6 +50,7 @@ describe('parseGatewayConfig', () => {
           heartbeatMs: 15_000,
           retryMs: 2000,
           maxLifetimeMs: 30 * 60_000,
+          shutdownDelayMs: 5000,
           shutdownTimeoutMs: 10_000,
           maxPerUser: 10,
           maxTotal: 20_000,
@@ -60,8 +64,9 @@ describe('parseGatewayConfig', () => {
           maxBytesPerBroadcastTopic: 16 * 1024 * 1024,
         },
         demo: { enabled: false },
-        publish: { claim: 'scope', value: 'events:publish' },
+        publish: { claim: 'scope', value: 'events:publish', ratePerSecond: 100 },
         logging: { level: 'info', pretty: false },
+        warnings: [],
       });
     });
 
@@ -70,6 +75,7 @@ describe('parseGatewayConfig', () => {
         ...BASE,
         HOST: '127.0.0.1',
         PORT: '8080',
+        MANAGEMENT_PORT: '9464',
         KAFKA_TOPICS: 'orders, chat',
         KAFKA_CLIENT_ID: 'gw-1',
         KAFKA_GROUP_PREFIX: 'gw.prod',
@@ -84,12 +90,15 @@ describe('parseGatewayConfig', () => {
         JWT_ALGORITHM: 'HS256',
         JWT_ISSUER: 'https://issuer.test',
         JWT_AUDIENCE: 'gateway',
+        JWT_TYPE: 'at+jwt',
+        JWT_CLOCK_TOLERANCE_SECONDS: '30',
         AUTH_COOKIE_NAME: 'session',
         TICKET_SECRET,
         TICKET_TTL_SECONDS: '60',
         SSE_HEARTBEAT_MS: '5000',
         SSE_RETRY_MS: '500',
         SSE_MAX_LIFETIME_MS: '60000',
+        SHUTDOWN_DELAY_MS: '0',
         SHUTDOWN_TIMEOUT_MS: '2000',
         REPLAY_WINDOW_MS: '0',
         REPLAY_MAX_BYTES: '1048576',
@@ -104,6 +113,7 @@ describe('parseGatewayConfig', () => {
         CORS_ORIGINS: 'https://app.example, http://localhost:5173',
         PUBLISH_CLAIM: 'roles',
         PUBLISH_VALUE: 'publisher',
+        PUBLISH_RATE_PER_SECOND: '7',
         LOG_LEVEL: 'debug',
         LOG_FORMAT: 'pretty',
       });
@@ -112,6 +122,7 @@ describe('parseGatewayConfig', () => {
         http: {
           host: '127.0.0.1',
           port: 8080,
+          managementPort: 9464,
           corsOrigins: ['https://app.example', 'http://localhost:5173'],
         },
         kafka: {
@@ -131,6 +142,8 @@ describe('parseGatewayConfig', () => {
           key: { kind: 'secret', algorithm: 'HS256', secret: SECRET },
           issuer: 'https://issuer.test',
           audience: 'gateway',
+          type: 'at+jwt',
+          clockToleranceSeconds: 30,
           cookieName: 'session',
           ticketSecret: TICKET_SECRET,
           ticketTtlSeconds: 60,
@@ -139,6 +152,7 @@ describe('parseGatewayConfig', () => {
           heartbeatMs: 5000,
           retryMs: 500,
           maxLifetimeMs: 60_000,
+          shutdownDelayMs: 0,
           shutdownTimeoutMs: 2000,
           maxPerUser: 3,
           maxTotal: 100,
@@ -152,8 +166,9 @@ describe('parseGatewayConfig', () => {
           maxBytesPerBroadcastTopic: 131072,
         },
         demo: { enabled: true },
-        publish: { claim: 'roles', value: 'publisher' },
+        publish: { claim: 'roles', value: 'publisher', ratePerSecond: 7 },
         logging: { level: 'debug', pretty: true },
+        warnings: [],
       });
     });
 
@@ -171,7 +186,7 @@ describe('parseGatewayConfig', () => {
         DEMO_ENABLED: '',
       });
 
-      expect(sut.http).toEqual({ host: '0.0.0.0', port: 3000, corsOrigins: [] });
+      expect(sut.http).toEqual({ host: '0.0.0.0', port: 3000, managementPort: undefined, corsOrigins: [] });
       expect(sut.kafka.topics).toEqual(['notifications']);
       expect(sut.kafka.sasl).toBeUndefined();
       expect(sut.auth.key).toEqual({ kind: 'secret', algorithm: 'HS256', secret: SECRET });
@@ -180,25 +195,25 @@ describe('parseGatewayConfig', () => {
     });
 
     it('should ignore variables it does not read', () => {
-      expect(() => parseGatewayConfig({ ...BASE, PATH: '/usr/bin', NODE_ENV: 'production' })).not.toThrow();
+      expect(() => parseGatewayConfig({ ...BASE, PATH: '/usr/bin', NODE_ENV: 'test' })).not.toThrow();
     });
   });
 
   describe('KAFKA_BROKERS', () => {
     it('should be required', () => {
-      expect(problemsOf({ JWT_SECRET: SECRET })).toEqual([
+      expect(problemsOf({ ...AUDIENCE, JWT_SECRET: SECRET })).toEqual([
         'KAFKA_BROKERS: is required: a comma-separated list of host:port',
       ]);
     });
 
     it('should be required even when set to an empty string', () => {
-      expect(problemsOf({ KAFKA_BROKERS: '', JWT_SECRET: SECRET })).toEqual([
+      expect(problemsOf({ ...AUDIENCE, KAFKA_BROKERS: '', JWT_SECRET: SECRET })).toEqual([
         'KAFKA_BROKERS: is required: a comma-separated list of host:port',
       ]);
     });
 
     it('should name at least one broker', () => {
-      expect(problemsOf({ KAFKA_BROKERS: ' , ', JWT_SECRET: SECRET })).toEqual([
+      expect(problemsOf({ ...AUDIENCE, KAFKA_BROKERS: ' , ', JWT_SECRET: SECRET })).toEqual([
         'KAFKA_BROKERS: must name at least one broker as host:port',
       ]);
     });
@@ -214,13 +229,15 @@ describe('parseGatewayConfig', () => {
       '[::1]',
       '::1:9092',
     ])('should reject the malformed broker %p', (broker) => {
-      expect(problemsOf({ KAFKA_BROKERS: broker, JWT_SECRET: SECRET })).toEqual([
+      expect(problemsOf({ ...AUDIENCE, KAFKA_BROKERS: broker, JWT_SECRET: SECRET })).toEqual([
         'KAFKA_BROKERS.0: each broker must be host:port',
       ]);
     });
 
     it('should name each malformed broker by its position', () => {
-      expect(problemsOf({ KAFKA_BROKERS: 'ok:1,localhost,ok:2,a:b', JWT_SECRET: SECRET })).toEqual([
+      expect(
+        problemsOf({ ...AUDIENCE, KAFKA_BROKERS: 'ok:1,localhost,ok:2,a:b', JWT_SECRET: SECRET }),
+      ).toEqual([
         'KAFKA_BROKERS.1: each broker must be host:port',
         'KAFKA_BROKERS.3: each broker must be host:port',
       ]);
@@ -319,7 +336,7 @@ describe('parseGatewayConfig', () => {
 
   describe('JWT key source', () => {
     it('should require one of JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL', () => {
-      expect(problemsOf({ KAFKA_BROKERS: 'k:1' })).toEqual([
+      expect(problemsOf({ ...AUDIENCE, KAFKA_BROKERS: 'k:1' })).toEqual([
         'JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL: set exactly one of them to verify tokens',
       ]);
     });
@@ -330,13 +347,13 @@ describe('parseGatewayConfig', () => {
       { JWT_PUBLIC_KEY: PEM, JWT_JWKS_URL: 'https://idp.test/jwks' },
       { JWT_SECRET: SECRET, JWT_PUBLIC_KEY: PEM, JWT_JWKS_URL: 'https://idp.test/jwks' },
     ])('should reject more than one key source: %p', (sources) => {
-      expect(problemsOf({ KAFKA_BROKERS: 'k:1', TICKET_SECRET, ...sources })).toEqual([
+      expect(problemsOf({ ...AUDIENCE, KAFKA_BROKERS: 'k:1', TICKET_SECRET, ...sources })).toEqual([
         'JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL: set exactly one of them to verify tokens',
       ]);
     });
 
     it('should reject an HS256 secret shorter than 32 bytes', () => {
-      expect(problemsOf({ KAFKA_BROKERS: 'k:1', JWT_SECRET: 's'.repeat(31) })).toEqual([
+      expect(problemsOf({ ...AUDIENCE, KAFKA_BROKERS: 'k:1', JWT_SECRET: 's'.repeat(31) })).toEqual([
         'JWT_SECRET: must be at least 32 bytes for HS256',
       ]);
     });
@@ -345,7 +362,8 @@ describe('parseGatewayConfig', () => {
       const sixteenTwoByteCharacters = 'é'.repeat(16);
 
       expect(
-        parseGatewayConfig({ KAFKA_BROKERS: 'k:1', JWT_SECRET: sixteenTwoByteCharacters }).auth.key,
+        parseGatewayConfig({ ...AUDIENCE, KAFKA_BROKERS: 'k:1', JWT_SECRET: sixteenTwoByteCharacters }).auth
+          .key,
       ).toEqual({
         kind: 'secret',
         algorithm: 'HS256',
@@ -368,7 +386,12 @@ describe('parseGatewayConfig', () => {
     it('should default a public key to RS256 and turn escaped "\\n" into newlines', () => {
       const escaped = PEM.replace(/\n/g, '\\n');
 
-      const sut = parseGatewayConfig({ KAFKA_BROKERS: 'k:1', JWT_PUBLIC_KEY: escaped, TICKET_SECRET });
+      const sut = parseGatewayConfig({
+        ...AUDIENCE,
+        KAFKA_BROKERS: 'k:1',
+        JWT_PUBLIC_KEY: escaped,
+        TICKET_SECRET,
+      });
 
       expect(sut.auth.key).toEqual({ kind: 'public-key', algorithm: 'RS256', pem: PEM });
       expect(sut.auth.ticketSecret).toBe(TICKET_SECRET);
@@ -376,6 +399,7 @@ describe('parseGatewayConfig', () => {
 
     it('should take ES256 for a public key when declared', () => {
       const sut = parseGatewayConfig({
+        ...AUDIENCE,
         KAFKA_BROKERS: 'k:1',
         JWT_PUBLIC_KEY: PEM,
         JWT_ALGORITHM: 'ES256',
@@ -388,6 +412,7 @@ describe('parseGatewayConfig', () => {
     it('should reject a public key that is not an SPKI PEM', () => {
       expect(
         problemsOf({
+          ...AUDIENCE,
           KAFKA_BROKERS: 'k:1',
           JWT_PUBLIC_KEY: '-----BEGIN RSA PUBLIC KEY-----\nabc',
           TICKET_SECRET,
@@ -397,13 +422,20 @@ describe('parseGatewayConfig', () => {
 
     it('should reject HS256 with a public key', () => {
       expect(
-        problemsOf({ KAFKA_BROKERS: 'k:1', JWT_PUBLIC_KEY: PEM, JWT_ALGORITHM: 'HS256', TICKET_SECRET }),
+        problemsOf({
+          ...AUDIENCE,
+          KAFKA_BROKERS: 'k:1',
+          JWT_PUBLIC_KEY: PEM,
+          JWT_ALGORITHM: 'HS256',
+          TICKET_SECRET,
+        }),
       ).toEqual(['JWT_ALGORITHM: HS256 needs JWT_SECRET; a public key or JWKS verifies RS256 or ES256']);
     });
 
     it('should reject HS256 with a JWKS URL', () => {
       expect(
         problemsOf({
+          ...AUDIENCE,
           KAFKA_BROKERS: 'k:1',
           JWT_JWKS_URL: 'https://idp.test/jwks',
           JWT_ALGORITHM: 'HS256',
@@ -414,6 +446,7 @@ describe('parseGatewayConfig', () => {
 
     it('should read a JWKS URL', () => {
       const sut = parseGatewayConfig({
+        ...AUDIENCE,
         KAFKA_BROKERS: 'k:1',
         JWT_JWKS_URL: 'https://idp.test/.well-known/jwks.json',
         TICKET_SECRET,
@@ -427,7 +460,7 @@ describe('parseGatewayConfig', () => {
     });
 
     it.each(['ftp://idp.test/jwks', 'not a url'])('should reject the JWKS URL %p', (url) => {
-      expect(problemsOf({ KAFKA_BROKERS: 'k:1', JWT_JWKS_URL: url, TICKET_SECRET })).toEqual([
+      expect(problemsOf({ ...AUDIENCE, KAFKA_BROKERS: 'k:1', JWT_JWKS_URL: url, TICKET_SECRET })).toEqual([
         'JWT_JWKS_URL: Invalid URL',
       ]);
     });
@@ -436,7 +469,7 @@ describe('parseGatewayConfig', () => {
       ['JWT_PUBLIC_KEY', PEM],
       ['JWT_JWKS_URL', 'https://idp.test/jwks'],
     ])('should require TICKET_SECRET with %s', (name, value) => {
-      expect(problemsOf({ KAFKA_BROKERS: 'k:1', [name]: value })).toEqual([
+      expect(problemsOf({ ...AUDIENCE, KAFKA_BROKERS: 'k:1', [name]: value })).toEqual([
         'TICKET_SECRET: required when tokens are verified with a public key or JWKS',
       ]);
     });
@@ -447,23 +480,16 @@ describe('parseGatewayConfig', () => {
       ]);
     });
 
-    it.each(['true', '1'])('should reject DEMO_ENABLED=%s without a JWT_SECRET', (enabled) => {
-      expect(
-        problemsOf({ KAFKA_BROKERS: 'k:1', JWT_PUBLIC_KEY: PEM, TICKET_SECRET, DEMO_ENABLED: enabled }),
-      ).toEqual(['DEMO_ENABLED: the demo signs its own tokens and needs JWT_SECRET']);
-    });
-
-    it('should allow DEMO_ENABLED=false with a public key', () => {
+    it('should allow DEMO_ENABLED with a public key: the demo signs with a key of its own', () => {
       expect(
         parseGatewayConfig({
+          ...AUDIENCE,
           KAFKA_BROKERS: 'k:1',
           JWT_PUBLIC_KEY: PEM,
           TICKET_SECRET,
-          DEMO_ENABLED: 'false',
+          DEMO_ENABLED: 'true',
         }).demo,
-      ).toEqual({
-        enabled: false,
-      });
+      ).toEqual({ enabled: true });
     });
   });
 
@@ -505,15 +531,197 @@ describe('parseGatewayConfig', () => {
       ]);
     });
 
-    it('should read all three together', () => {
+    it('should read all three together, over TLS', () => {
       const sut = parseGatewayConfig({
         ...BASE,
+        KAFKA_SSL: 'true',
         KAFKA_SASL_MECHANISM: 'plain',
         KAFKA_SASL_USERNAME: 'u',
         KAFKA_SASL_PASSWORD: 'p',
       });
 
       expect(sut.kafka.sasl).toEqual({ mechanism: 'plain', username: 'u', password: 'p' });
+    });
+  });
+
+  describe('safe defaults and their loudly named opt-ins', () => {
+    const KEY_SET = 'https://idp.test/.well-known/jwks.json';
+    const SASL = {
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'u',
+      KAFKA_SASL_PASSWORD: 'p',
+    };
+    const INSECURE = { ALLOW_INSECURE_TRANSPORTS_FOR_LOCAL_DEVELOPMENT: 'true' };
+    const PRODUCTION = { NODE_ENV: 'production', MANAGEMENT_PORT: '9464' };
+
+    it('should require JWT_AUDIENCE, so that tokens for other clients of the identity provider are refused', () => {
+      expect(problemsOf({ KAFKA_BROKERS: 'k:1', JWT_SECRET: SECRET })).toEqual([
+        'JWT_AUDIENCE: required, so that tokens issued for other clients cannot open streams; set JWT_AUDIENCE_OPTIONAL=true to accept any audience',
+      ]);
+    });
+
+    it('should accept any audience with JWT_AUDIENCE_OPTIONAL=true, and say so', () => {
+      const sut = parseGatewayConfig({
+        KAFKA_BROKERS: 'k:1',
+        JWT_SECRET: SECRET,
+        JWT_AUDIENCE_OPTIONAL: 'true',
+      });
+
+      expect(sut.auth.audience).toBeUndefined();
+      expect(sut.warnings).toEqual([
+        'JWT_AUDIENCE_OPTIONAL=true: any token this key verifies opens streams, whoever it was issued for',
+      ]);
+    });
+
+    it('should check the audience when both are set, without a warning', () => {
+      const sut = parseGatewayConfig({ ...BASE, JWT_AUDIENCE_OPTIONAL: 'true' });
+
+      expect([sut.auth.audience, sut.warnings]).toEqual(['gateway', []]);
+    });
+
+    it.each(['at+jwt', 'application/at+jwt', 'JWT'])('should read JWT_TYPE=%p', (type) => {
+      expect(parseGatewayConfig({ ...BASE, JWT_TYPE: type }).auth.type).toBe(type);
+    });
+
+    it.each(['at jwt', 'x'.repeat(65), 'at+jwt\n'])('should reject JWT_TYPE=%p', (type) => {
+      expect(problemsOf({ ...BASE, JWT_TYPE: type })).toEqual([
+        'JWT_TYPE: must be a media type such as at+jwt',
+      ]);
+    });
+
+    it.each([
+      ['-1', 'JWT_CLOCK_TOLERANCE_SECONDS: Too small: expected number to be >=0'],
+      ['301', 'JWT_CLOCK_TOLERANCE_SECONDS: Too big: expected number to be <=300'],
+    ])('should keep the clock tolerance small: refuse %p', (value, problem) => {
+      expect(problemsOf({ ...BASE, JWT_CLOCK_TOLERANCE_SECONDS: value })).toEqual([problem]);
+    });
+
+    it('should refuse a JWKS over plain http', () => {
+      expect(
+        problemsOf({
+          ...AUDIENCE,
+          KAFKA_BROKERS: 'k:1',
+          JWT_JWKS_URL: 'http://idp.test/jwks',
+          TICKET_SECRET,
+        }),
+      ).toEqual([
+        'JWT_JWKS_URL: must be https, or the keys that verify tokens could be forged on the way; set ALLOW_INSECURE_TRANSPORTS_FOR_LOCAL_DEVELOPMENT=true for local development',
+      ]);
+    });
+
+    it('should take a JWKS over https', () => {
+      expect(
+        parseGatewayConfig({ ...AUDIENCE, KAFKA_BROKERS: 'k:1', JWT_JWKS_URL: KEY_SET, TICKET_SECRET })
+          .warnings,
+      ).toEqual([]);
+    });
+
+    it('should refuse SASL without TLS, PLAIN and SCRAM alike', () => {
+      for (const mechanism of ['plain', 'scram-sha-256', 'scram-sha-512'])
+        expect(problemsOf({ ...BASE, ...SASL, KAFKA_SASL_MECHANISM: mechanism })).toEqual([
+          'KAFKA_SSL: must be true with SASL, or the Kafka credentials and events cross the network in clear text; set ALLOW_INSECURE_TRANSPORTS_FOR_LOCAL_DEVELOPMENT=true for local development',
+        ]);
+    });
+
+    it('should allow both with ALLOW_INSECURE_TRANSPORTS_FOR_LOCAL_DEVELOPMENT=true, and say what it allows', () => {
+      const sut = parseGatewayConfig({
+        ...AUDIENCE,
+        ...SASL,
+        ...INSECURE,
+        KAFKA_BROKERS: 'k:1',
+        JWT_JWKS_URL: 'http://localhost:8080/jwks',
+        TICKET_SECRET,
+      });
+
+      expect(sut.warnings).toEqual([
+        'ALLOW_INSECURE_TRANSPORTS_FOR_LOCAL_DEVELOPMENT=true: the JWKS over plain http and SASL to Kafka without TLS; never in production',
+      ]);
+    });
+
+    it('should default the cookie to a __Host- name, which no sibling subdomain can set', () => {
+      expect(parseGatewayConfig(BASE).auth.cookieName).toBe('__Host-access_token');
+    });
+
+    describe('under NODE_ENV=production', () => {
+      it('should start with the required settings and a management port', () => {
+        const sut = parseGatewayConfig({ ...BASE, ...PRODUCTION });
+
+        expect([sut.http.managementPort, sut.warnings]).toEqual([9464, []]);
+      });
+
+      it('should refuse the demo, which signs in anyone as anyone', () => {
+        expect(problemsOf({ ...BASE, ...PRODUCTION, DEMO_ENABLED: 'true' })).toEqual([
+          'DEMO_ENABLED: refused under NODE_ENV=production: the demo signs in anyone as anyone',
+        ]);
+      });
+
+      it('should refuse the opt-in for insecure transports, which is for local development', () => {
+        expect(problemsOf({ ...BASE, ...PRODUCTION, ...INSECURE })).toEqual([
+          'ALLOW_INSECURE_TRANSPORTS_FOR_LOCAL_DEVELOPMENT: refused under NODE_ENV=production',
+        ]);
+      });
+
+      it('should require MANAGEMENT_PORT, or MANAGEMENT_ON_PUBLIC_PORT=true with a warning', () => {
+        expect(problemsOf({ ...BASE, NODE_ENV: 'production' })).toEqual([
+          'MANAGEMENT_PORT: required under NODE_ENV=production, so that metrics, probes and docs stay off the public port; set MANAGEMENT_ON_PUBLIC_PORT=true to serve them on PORT',
+        ]);
+        expect(
+          parseGatewayConfig({ ...BASE, NODE_ENV: 'production', MANAGEMENT_ON_PUBLIC_PORT: 'true' }).warnings,
+        ).toEqual([
+          'MANAGEMENT_ON_PUBLIC_PORT=true: metrics, probes and docs are served, unauthenticated, on the public port',
+        ]);
+      });
+
+      it('should name every unsafe setting in one error', () => {
+        expect(
+          problemsOf({
+            ...SASL,
+            NODE_ENV: 'production',
+            KAFKA_BROKERS: 'k:1',
+            JWT_JWKS_URL: 'http://idp.test/jwks',
+            TICKET_SECRET,
+            DEMO_ENABLED: '1',
+          }),
+        ).toEqual([
+          expect.stringMatching(/^JWT_AUDIENCE: required/),
+          expect.stringMatching(/^JWT_JWKS_URL: must be https/),
+          expect.stringMatching(/^KAFKA_SSL: must be true with SASL/),
+          expect.stringMatching(/^DEMO_ENABLED: refused under NODE_ENV=production/),
+          expect.stringMatching(/^MANAGEMENT_PORT: required under NODE_ENV=production/),
+        ]);
+      });
+    });
+
+    describe('MANAGEMENT_PORT', () => {
+      it('should refuse the public port', () => {
+        expect(problemsOf({ ...BASE, PORT: '8080', MANAGEMENT_PORT: '8080' })).toEqual([
+          'MANAGEMENT_PORT: must differ from PORT',
+        ]);
+        expect(problemsOf({ ...BASE, MANAGEMENT_PORT: '3000' })).toEqual([
+          'MANAGEMENT_PORT: must differ from PORT',
+        ]);
+      });
+
+      it('should take port 0 for both, as tests do: each gets a free port of its own', () => {
+        expect(parseGatewayConfig({ ...BASE, PORT: '0', MANAGEMENT_PORT: '0' }).http).toMatchObject({
+          port: 0,
+          managementPort: 0,
+        });
+      });
+
+      it('should refuse MANAGEMENT_ON_PUBLIC_PORT alongside it', () => {
+        expect(problemsOf({ ...BASE, MANAGEMENT_PORT: '9464', MANAGEMENT_ON_PUBLIC_PORT: 'true' })).toEqual([
+          'MANAGEMENT_ON_PUBLIC_PORT: contradicts MANAGEMENT_PORT; set one of them',
+        ]);
+      });
+    });
+
+    it.each([
+      ['SHUTDOWN_DELAY_MS', '-1', 'SHUTDOWN_DELAY_MS: Too small: expected number to be >=0'],
+      ['SHUTDOWN_DELAY_MS', '600001', 'SHUTDOWN_DELAY_MS: Too big: expected number to be <=600000'],
+      ['PUBLISH_RATE_PER_SECOND', '0', 'PUBLISH_RATE_PER_SECOND: Too small: expected number to be >=1'],
+    ])('should reject %s=%p', (name, value, problem) => {
+      expect(problemsOf({ ...BASE, [name]: value })).toEqual([problem]);
     });
   });
 
@@ -535,15 +743,18 @@ describe('parseGatewayConfig', () => {
           'KAFKA_BROKERS.0: each broker must be host:port',
           'JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL: set exactly one of them to verify tokens',
           'KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD: set all three or none',
+          'JWT_AUDIENCE: required, so that tokens issued for other clients cannot open streams; set JWT_AUDIENCE_OPTIONAL=true to accept any audience',
         ]),
       );
-      expect(sut.problems).toHaveLength(4);
+      expect(sut.problems).toHaveLength(5);
       expect(sut.message.startsWith('Invalid configuration:')).toBe(true);
       for (const problem of sut.problems) expect(sut.message).toContain(`\n  - ${problem}`);
     });
 
     it('should report schema and key problems together', () => {
-      expect(problemsOf({ KAFKA_BROKERS: 'a:b', JWT_SECRET: 'short', TICKET_TTL_SECONDS: '1' })).toEqual(
+      expect(
+        problemsOf({ ...AUDIENCE, KAFKA_BROKERS: 'a:b', JWT_SECRET: 'short', TICKET_TTL_SECONDS: '1' }),
+      ).toEqual(
         expect.arrayContaining([
           'KAFKA_BROKERS.0: each broker must be host:port',
           'TICKET_TTL_SECONDS: Too small: expected number to be >=5',
@@ -632,6 +843,7 @@ describe('parseGatewayConfig', () => {
     it('should list every variable the gateway reads', () => {
       expect([...CONFIG_VARIABLES].sort()).toEqual(
         [
+          'ALLOW_INSECURE_TRANSPORTS_FOR_LOCAL_DEVELOPMENT',
           'AUTH_COOKIE_NAME',
           'CORS_ORIGINS',
           'DEMO_ENABLED',
@@ -639,10 +851,13 @@ describe('parseGatewayConfig', () => {
           'HOST',
           'JWT_ALGORITHM',
           'JWT_AUDIENCE',
+          'JWT_AUDIENCE_OPTIONAL',
+          'JWT_CLOCK_TOLERANCE_SECONDS',
           'JWT_ISSUER',
           'JWT_JWKS_URL',
           'JWT_PUBLIC_KEY',
           'JWT_SECRET',
+          'JWT_TYPE',
           'KAFKA_BROADCAST_TOPICS',
           'KAFKA_BROKERS',
           'KAFKA_CLIENT_ID',
@@ -661,13 +876,18 @@ describe('parseGatewayConfig', () => {
           'KAFKA_TOPICS',
           'LOG_FORMAT',
           'LOG_LEVEL',
+          'MANAGEMENT_ON_PUBLIC_PORT',
+          'MANAGEMENT_PORT',
+          'NODE_ENV',
           'PORT',
           'PUBLISH_CLAIM',
+          'PUBLISH_RATE_PER_SECOND',
           'PUBLISH_VALUE',
           'REPLAY_MAX_BYTES',
           'REPLAY_MAX_BYTES_PER_USER',
           'REPLAY_MAX_BROADCAST_BYTES',
           'REPLAY_WINDOW_MS',
+          'SHUTDOWN_DELAY_MS',
           'SHUTDOWN_TIMEOUT_MS',
           'SSE_HEARTBEAT_MS',
           'SSE_MAX_LIFETIME_MS',
@@ -688,7 +908,7 @@ describe('parseGatewayConfig broker ports', () => {
   it.each(['kafka:99999', 'kafka:65536', 'kafka:0'])(
     'should reject the out-of-range broker port %p',
     (broker) => {
-      expect(problemsOf({ KAFKA_BROKERS: broker, JWT_SECRET: SECRET })).toEqual([
+      expect(problemsOf({ ...AUDIENCE, KAFKA_BROKERS: broker, JWT_SECRET: SECRET })).toEqual([
         'KAFKA_BROKERS.0: each broker must be host:port',
       ]);
     },
@@ -697,7 +917,9 @@ describe('parseGatewayConfig broker ports', () => {
 
 describe('parseGatewayConfig every problem at once', () => {
   it('should report a missing TICKET_SECRET alongside an HS256 algorithm mismatch for a public key', () => {
-    expect(problemsOf({ KAFKA_BROKERS: 'k:1', JWT_PUBLIC_KEY: PEM, JWT_ALGORITHM: 'HS256' })).toEqual([
+    expect(
+      problemsOf({ ...AUDIENCE, KAFKA_BROKERS: 'k:1', JWT_PUBLIC_KEY: PEM, JWT_ALGORITHM: 'HS256' }),
+    ).toEqual([
       'JWT_ALGORITHM: HS256 needs JWT_SECRET; a public key or JWKS verifies RS256 or ES256',
       'TICKET_SECRET: required when tokens are verified with a public key or JWKS',
     ]);

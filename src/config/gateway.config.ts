@@ -32,7 +32,12 @@ export interface GatewayConfig {
   auth: {
     key: JwtKeySource;
     issuer: string | undefined;
+    /** Undefined only when JWT_AUDIENCE_OPTIONAL says so. */
     audience: string | undefined;
+    /** The `typ` header access tokens must carry, when set (e.g. `at+jwt`). */
+    type: string | undefined;
+    /** Leeway for `nbf` and `iat` from a clock that runs ahead; `exp` is honoured exactly. */
+    clockToleranceSeconds: number;
     cookieName: string;
     ticketSecret: string | undefined;
     ticketTtlSeconds: number;
@@ -41,6 +46,8 @@ export interface GatewayConfig {
     heartbeatMs: number;
     retryMs: number;
     maxLifetimeMs: number;
+    /** After SIGTERM: how long the instance keeps listening, refusing new streams, before it closes. */
+    shutdownDelayMs: number;
     shutdownTimeoutMs: number;
     maxPerUser: number;
     maxTotal: number;
@@ -51,11 +58,19 @@ export interface GatewayConfig {
   };
   replay: { windowMs: number; maxBytes: number; maxBytesPerUser: number; maxBytesPerBroadcastTopic: number };
   demo: { enabled: boolean };
-  http: { host: string; port: number; corsOrigins: string[] };
-  publish: { claim: string; value: string };
+  http: {
+    host: string;
+    port: number;
+    /** Where metrics, probes and docs are served instead of `port`, when set. */
+    managementPort: number | undefined;
+    corsOrigins: string[];
+  };
+  publish: { claim: string; value: string; ratePerSecond: number };
   logging: { level: string; pretty: boolean };
   /** Set only with KAFKA_CONSUMPTION=partition-owner; every instance reads everything otherwise. */
   ownership?: OwnershipConfig;
+  /** The unsafe settings this configuration opted into, each named; logged at start-up. */
+  warnings: string[];
 }
 
 export class ConfigError extends Error {
@@ -94,8 +109,11 @@ const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number(
 const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 
 export const configSchema = z.object({
+  NODE_ENV: z.string().optional(),
   HOST: z.string().default('0.0.0.0'),
   PORT: integer(0, 65535).default(3000),
+  MANAGEMENT_PORT: integer(0, 65535).optional(),
+  MANAGEMENT_ON_PUBLIC_PORT: flag.default(false),
   KAFKA_BROKERS: list('is required: a comma-separated list of host:port').pipe(
     z
       .array(z.string().refine(isBrokerAddress, 'each broker must be host:port'))
@@ -141,10 +159,17 @@ export const configSchema = z.object({
   JWT_ALGORITHM: z.enum(['HS256', 'RS256', 'ES256']).optional(),
   JWT_ISSUER: z.string().optional(),
   JWT_AUDIENCE: z.string().optional(),
+  JWT_AUDIENCE_OPTIONAL: flag.default(false),
+  JWT_TYPE: z
+    .string()
+    .regex(/^[\w.+/-]{1,64}$/, 'must be a media type such as at+jwt')
+    .optional(),
+  JWT_CLOCK_TOLERANCE_SECONDS: integer(0, 300).default(5),
+  ALLOW_INSECURE_TRANSPORTS_FOR_LOCAL_DEVELOPMENT: flag.default(false),
   AUTH_COOKIE_NAME: z
     .string()
     .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid cookie name')
-    .default('access_token'),
+    .default('__Host-access_token'),
   TICKET_SECRET: z
     .string()
     .min(MIN_HS256_SECRET_BYTES, `must be at least ${MIN_HS256_SECRET_BYTES} characters`)
@@ -153,6 +178,7 @@ export const configSchema = z.object({
   SSE_HEARTBEAT_MS: integer(1000, 300_000).default(15_000),
   SSE_RETRY_MS: integer(100, 600_000).default(2000),
   SSE_MAX_LIFETIME_MS: integer(10_000, 24 * 3600_000).default(30 * 60_000),
+  SHUTDOWN_DELAY_MS: integer(0, 600_000).default(5000),
   SHUTDOWN_TIMEOUT_MS: integer(1000, 600_000).default(10_000),
   REPLAY_WINDOW_MS: integer(0, 7 * 24 * 3600_000).default(15 * 60_000),
   REPLAY_MAX_BYTES: integer(0, 64 * 1024 ** 3).default(64 * 1024 ** 2),
@@ -173,6 +199,7 @@ export const configSchema = z.object({
     .optional(),
   PUBLISH_CLAIM: z.string().default('scope'),
   PUBLISH_VALUE: z.string().default('events:publish'),
+  PUBLISH_RATE_PER_SECOND: integer(1, 1_000_000).default(100),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   DEMO_ENABLED: flag.default(false),
@@ -198,12 +225,16 @@ export function parseGatewayConfig(source: NodeJS.ProcessEnv): GatewayConfig {
     ? []
     : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
   const key = jwtKeySource(env, problems);
-  problems.push(...crossFieldProblems(env), ...ownershipProblems(env));
+  problems.push(...crossFieldProblems(env), ...ownershipProblems(env), ...unsafeSettings(env));
   if (!parsed.success || !key || problems.length > 0) throw new ConfigError(problems);
-  return toConfig(parsed.data, key);
+  return toConfig(parsed.data, key, optInWarnings(env));
 }
 
 type RawEnv = Record<string, string>;
+
+/** A flag as the schema reads it, for checks that run whether or not the schema passed. */
+const isOn = (value: string | undefined): boolean => value === 'true' || value === '1';
+const isProduction = (env: RawEnv): boolean => env.NODE_ENV === 'production';
 
 function jwtKeySource(env: RawEnv, problems: string[]): JwtKeySource | undefined {
   const {
@@ -260,20 +291,106 @@ function crossFieldProblems(env: RawEnv): string[] {
       'KAFKA_DEAD_LETTER_TOPIC: must not be one of KAFKA_TOPICS, or invalid records would be copied back to the gateway forever',
     );
   }
-  if (asymmetric && (env.DEMO_ENABLED === 'true' || env.DEMO_ENABLED === '1')) {
-    problems.push('DEMO_ENABLED: the demo signs its own tokens and needs JWT_SECRET');
+  if (env.MANAGEMENT_PORT !== undefined) {
+    if (isOn(env.MANAGEMENT_ON_PUBLIC_PORT))
+      problems.push('MANAGEMENT_ON_PUBLIC_PORT: contradicts MANAGEMENT_PORT; set one of them');
+    if (env.MANAGEMENT_PORT !== '0' && Number(env.MANAGEMENT_PORT) === Number(env.PORT ?? '3000'))
+      problems.push('MANAGEMENT_PORT: must differ from PORT');
   }
   return problems;
 }
 
-function toConfig(env: Env, key: JwtKeySource): GatewayConfig {
+function usesHttpKeySet(env: RawEnv): boolean {
+  try {
+    return env.JWT_JWKS_URL !== undefined && new URL(env.JWT_JWKS_URL).protocol === 'http:';
+  } catch {
+    return false; // Already reported by the schema.
+  }
+}
+
+/** Judged on a complete SASL setting only: a partial or unknown one is reported already. */
+const usesSaslInClearText = (env: RawEnv): boolean =>
+  ['plain', 'scram-sha-256', 'scram-sha-512'].includes(env.KAFKA_SASL_MECHANISM ?? '') &&
+  env.KAFKA_SASL_USERNAME !== undefined &&
+  env.KAFKA_SASL_PASSWORD !== undefined &&
+  !isOn(env.KAFKA_SSL);
+
+/**
+ * Settings that would leave a deployment open: each is refused unless a loudly named opt-in says
+ * otherwise, and what is only for development is refused under NODE_ENV=production.
+ */
+function unsafeSettings(env: RawEnv): string[] {
+  const problems: string[] = [];
+  const insecureAllowed = isOn(env.ALLOW_INSECURE_TRANSPORTS_FOR_LOCAL_DEVELOPMENT);
+  const forDevelopment = 'set ALLOW_INSECURE_TRANSPORTS_FOR_LOCAL_DEVELOPMENT=true for local development';
+  if (env.JWT_AUDIENCE === undefined && !isOn(env.JWT_AUDIENCE_OPTIONAL)) {
+    problems.push(
+      'JWT_AUDIENCE: required, so that tokens issued for other clients cannot open streams; set JWT_AUDIENCE_OPTIONAL=true to accept any audience',
+    );
+  }
+  if (usesHttpKeySet(env) && !insecureAllowed) {
+    problems.push(
+      `JWT_JWKS_URL: must be https, or the keys that verify tokens could be forged on the way; ${forDevelopment}`,
+    );
+  }
+  if (usesSaslInClearText(env) && !insecureAllowed) {
+    problems.push(
+      `KAFKA_SSL: must be true with SASL, or the Kafka credentials and events cross the network in clear text; ${forDevelopment}`,
+    );
+  }
+  if (!isProduction(env)) return problems;
+  if (isOn(env.DEMO_ENABLED)) {
+    problems.push('DEMO_ENABLED: refused under NODE_ENV=production: the demo signs in anyone as anyone');
+  }
+  if (insecureAllowed) {
+    problems.push('ALLOW_INSECURE_TRANSPORTS_FOR_LOCAL_DEVELOPMENT: refused under NODE_ENV=production');
+  }
+  if (env.MANAGEMENT_PORT === undefined && !isOn(env.MANAGEMENT_ON_PUBLIC_PORT)) {
+    problems.push(
+      'MANAGEMENT_PORT: required under NODE_ENV=production, so that metrics, probes and docs stay off the public port; set MANAGEMENT_ON_PUBLIC_PORT=true to serve them on PORT',
+    );
+  }
+  return problems;
+}
+
+/** What the opt-ins in use give away, one line each, for the start-up log. */
+function optInWarnings(env: RawEnv): string[] {
+  const warnings: string[] = [];
+  if (env.JWT_AUDIENCE === undefined && isOn(env.JWT_AUDIENCE_OPTIONAL)) {
+    warnings.push(
+      'JWT_AUDIENCE_OPTIONAL=true: any token this key verifies opens streams, whoever it was issued for',
+    );
+  }
+  if (isOn(env.ALLOW_INSECURE_TRANSPORTS_FOR_LOCAL_DEVELOPMENT)) {
+    const uses = [
+      ...(usesHttpKeySet(env) ? ['the JWKS over plain http'] : []),
+      ...(usesSaslInClearText(env) ? ['SASL to Kafka without TLS'] : []),
+    ];
+    warnings.push(
+      `ALLOW_INSECURE_TRANSPORTS_FOR_LOCAL_DEVELOPMENT=true: ${uses.length > 0 ? uses.join(' and ') : 'nothing insecure in use yet'}; never in production`,
+    );
+  }
+  if (isOn(env.MANAGEMENT_ON_PUBLIC_PORT)) {
+    warnings.push(
+      'MANAGEMENT_ON_PUBLIC_PORT=true: metrics, probes and docs are served, unauthenticated, on the public port',
+    );
+  }
+  return warnings;
+}
+
+function toConfig(env: Env, key: JwtKeySource, warnings: string[]): GatewayConfig {
   const {
     KAFKA_SASL_MECHANISM: mechanism,
     KAFKA_SASL_USERNAME: username,
     KAFKA_SASL_PASSWORD: password,
   } = env;
   return {
-    http: { host: env.HOST, port: env.PORT, corsOrigins: env.CORS_ORIGINS ?? [] },
+    http: {
+      host: env.HOST,
+      port: env.PORT,
+      managementPort: env.MANAGEMENT_PORT,
+      corsOrigins: env.CORS_ORIGINS ?? [],
+    },
     kafka: {
       brokers: env.KAFKA_BROKERS,
       topics: [...new Set(env.KAFKA_TOPICS)],
@@ -291,6 +408,8 @@ function toConfig(env: Env, key: JwtKeySource): GatewayConfig {
       key,
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,
+      type: env.JWT_TYPE,
+      clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS,
       cookieName: env.AUTH_COOKIE_NAME,
       ticketSecret: env.TICKET_SECRET,
       ticketTtlSeconds: env.TICKET_TTL_SECONDS,
@@ -299,6 +418,7 @@ function toConfig(env: Env, key: JwtKeySource): GatewayConfig {
       heartbeatMs: env.SSE_HEARTBEAT_MS,
       retryMs: env.SSE_RETRY_MS,
       maxLifetimeMs: env.SSE_MAX_LIFETIME_MS,
+      shutdownDelayMs: env.SHUTDOWN_DELAY_MS,
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       maxPerUser: env.STREAMS_PER_USER_MAX,
       maxTotal: env.STREAMS_MAX,
@@ -312,9 +432,14 @@ function toConfig(env: Env, key: JwtKeySource): GatewayConfig {
       maxBytesPerBroadcastTopic: env.REPLAY_MAX_BROADCAST_BYTES,
     },
     demo: { enabled: env.DEMO_ENABLED },
-    publish: { claim: env.PUBLISH_CLAIM, value: env.PUBLISH_VALUE },
+    publish: {
+      claim: env.PUBLISH_CLAIM,
+      value: env.PUBLISH_VALUE,
+      ratePerSecond: env.PUBLISH_RATE_PER_SECOND,
+    },
     logging: { level: env.LOG_LEVEL, pretty: env.LOG_FORMAT === 'pretty' },
     ownership: ownershipConfig(env),
+    warnings,
   };
 }
 

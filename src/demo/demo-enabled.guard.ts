@@ -1,4 +1,5 @@
-import { Inject, Injectable, NotFoundException, type CanActivate } from '@nestjs/common';
+import { Inject, Injectable, type CanActivate } from '@nestjs/common';
+import { GatewayError } from '../common/gateway-error.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 
 /** The demo's routes do not exist unless DEMO_ENABLED is set. */
@@ -7,7 +8,7 @@ export class DemoEnabledGuard implements CanActivate {
   constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}
 
   canActivate(): boolean {
-    if (!this.config.demo.enabled) throw new NotFoundException();
+    if (!this.config.demo.enabled) throw new GatewayError('not-found', 'Not Found');
     return true;
   }
 }

@@ -1,28 +1,30 @@
-import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { SignJWT } from 'jose';
-import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
+import { DEMO_TOKEN_AUDIENCE, DEMO_TOKEN_TYPE, DemoTokenKey } from '../auth/demo-token.key.js';
+import { GatewayError } from '../common/gateway-error.js';
 
 const DEMO_USER = /^[A-Za-z0-9._-]{1,64}$/;
 export const DEMO_TOKEN_TTL_SECONDS = 3600;
 
-/** Signs access tokens for made-up users. Development only: DEMO_ENABLED turns it on. */
+/**
+ * Signs access tokens for made-up users. Development only: DEMO_ENABLED turns it on, and the
+ * tokens carry the demo's own key, type and audience, so they open streams on this instance only.
+ */
 @Injectable()
 export class DemoTokenService {
-  constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}
+  constructor(private readonly key: DemoTokenKey) {}
 
   async issue(user: unknown): Promise<string> {
     if (typeof user !== 'string' || !DEMO_USER.test(user)) {
-      throw new BadRequestException('user must be 1-64 letters, digits, ".", "_" or "-"');
+      throw new GatewayError('bad-request', 'user must be 1-64 letters, digits, ".", "_" or "-"');
     }
-    const { key, issuer, audience } = this.config.auth;
-    if (key.kind !== 'secret') throw new BadRequestException('The demo needs JWT_SECRET');
-    const token = new SignJWT({})
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    if (!this.key.secret) throw new GatewayError('not-found', 'The demo is off');
+    return new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256', typ: DEMO_TOKEN_TYPE })
       .setSubject(user)
+      .setAudience(DEMO_TOKEN_AUDIENCE)
       .setIssuedAt()
-      .setExpirationTime(`${DEMO_TOKEN_TTL_SECONDS}s`);
-    if (issuer) token.setIssuer(issuer);
-    if (audience) token.setAudience(audience);
-    return token.sign(new TextEncoder().encode(key.secret));
+      .setExpirationTime(`${DEMO_TOKEN_TTL_SECONDS}s`)
+      .sign(this.key.secret);
   }
 }

@@ -35,9 +35,13 @@ export class DemoController {
   @Post('demo/token')
   async token(@Body() body: { user?: unknown } | undefined, @Res({ passthrough: true }) response: Response) {
     const token = await this.tokens.issue(body?.user);
-    response.cookie(this.config.auth.cookieName, token, {
+    const { cookieName } = this.config.auth;
+    response.cookie(cookieName, token, {
       httpOnly: true,
       sameSite: 'strict',
+      // Browsers keep a __Host- or __Secure- cookie only when it is Secure (localhost counts as a
+      // secure origin); __Host- also wants Path=/ and no Domain, which no cookie here has.
+      secure: /^__(?:Host|Secure)-/.test(cookieName),
       path: '/',
       maxAge: DEMO_TOKEN_TTL_SECONDS * 1000,
     });

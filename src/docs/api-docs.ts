@@ -21,8 +21,11 @@ heartbeat and before it ends a stream; the first also carries \`retry:\`) and \`
 \`Last-Event-ID\` cannot be served completely: refetch your state, the stream then continues live.
 
 EventSource resumes by itself with \`Last-Event-ID\`; \`?lastEventId=\` does the same on a first
-request. Errors (400 unknown topic, 401 credentials, 403 topic not allowed, 429 too many streams,
-503 shutting down) are JSON answers sent before the stream starts.
+request. Errors (400 unknown topic, 401 credentials or a ticket already used, 403 topic not allowed,
+429 too many streams with Retry-After, 503 draining with Retry-After) are JSON answers sent before
+the stream starts. A ticket from \`POST /events/tickets\` starts one stream: fetch one per attempt.
+
+With \`MANAGEMENT_PORT\` set, these docs, \`/metrics\` and \`/health/*\` are served on that port only.
 
 ## Records
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { unescape } from 'node:querystring';
 import type { Params } from 'nestjs-pino';
 import type { GatewayConfig } from '../config/gateway.config.js';
 
@@ -12,14 +13,33 @@ export function requestIdOf(request: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-/** Query parameters whose values are credentials. */
-const SECRET_PARAMS = /([?&](?:ticket|token|access_token)=)[^&#]*/gi;
+/** Query parameters whose values are credentials, by the name the query parser reads. */
+const SECRET_PARAMS = new Set(['ticket', 'token', 'access_token']);
 /** Requests logged by lines of their own (streams) or too frequent to log (probes, scrapes). */
 const QUIET_PATHS = /^\/(?:events(?:\?|$)|health\/|metrics)/;
 
-/** A URL as it may be logged: credentials in the query are replaced. */
+/**
+ * A URL as it may be logged: the value of every query parameter that is a credential is replaced.
+ * The name is judged as the query parser decodes it (`%74icket` is `ticket`, `+` is a space),
+ * ignoring case and a `[…]` suffix, so that no spelling the gateway reads gets through.
+ */
 export function loggableUrl(url: string | undefined): string | undefined {
-  return url?.replace(SECRET_PARAMS, '$1[redacted]');
+  const start = url?.indexOf('?') ?? -1;
+  if (url === undefined || start < 0) return url;
+  const query = url
+    .slice(start + 1)
+    .split('&')
+    .map((pair) => {
+      const end = pair.indexOf('=');
+      const name = end < 0 ? pair : pair.slice(0, end);
+      return SECRET_PARAMS.has(parameterName(name)) ? `${name}=[redacted]` : pair;
+    });
+  return `${url.slice(0, start)}?${query.join('&')}`;
+}
+
+/** A parameter's name as Express's query parser (node:querystring) decodes it, in lower case. */
+function parameterName(raw: string): string {
+  return unescape(raw.replace(/\+/g, ' ')).trim().toLowerCase().replace(/\[.*$/, '');
 }
 
 /**

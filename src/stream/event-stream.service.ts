@@ -110,7 +110,11 @@ export class EventStreamService implements ConnectionOwner, BeforeApplicationShu
       this.routeToOwner(user.id, nodeQuery);
     }
     if (this.draining) {
-      throw new GatewayError('shutting-down', 'The gateway is shutting down; reconnect to another instance');
+      throw new GatewayError(
+        'shutting-down',
+        'The gateway is shutting down; reconnect to another instance',
+        Math.max(1, Math.ceil(this.settings.retryMs / 1000)),
+      );
     }
     if (!this.hub.available) {
       throw new GatewayError(
@@ -181,10 +185,19 @@ export class EventStreamService implements ConnectionOwner, BeforeApplicationShu
     });
   }
 
-  /** Ends every stream with a resume point, so clients reconnect elsewhere and the server can close. */
-  beforeApplicationShutdown(): void {
+  /**
+   * Stops taking streams, at once: readiness fails and new streams get 503 with Retry-After, while
+   * every open stream ends with a resume point and reconnects elsewhere. SIGTERM starts it while the
+   * instance goes on listening (SHUTDOWN_DELAY_MS); closing the application does it too.
+   */
+  drain(): void {
+    if (this.draining) return;
     this.draining = true;
     for (const connection of [...this.connections]) connection.end('shutdown');
+  }
+
+  beforeApplicationShutdown(): void {
+    this.drain();
   }
 
   onModuleDestroy(): void {

@@ -10,6 +10,7 @@ const BASE_ENV = {
   KAFKA_BROKERS: 'kafka:9092',
   KAFKA_TOPICS: 'orders,chat,alerts',
   JWT_SECRET: 'x'.repeat(32),
+  JWT_AUDIENCE: 'gateway',
 };
 
 /** The configuration of the specs, with `env` on top of the shared defaults. */

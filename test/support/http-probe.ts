@@ -15,6 +15,7 @@ export interface ProbeAnswer {
 export interface ProbeOptions {
   headers?: Record<string, string> | Array<[string, string]>;
   method?: string;
+  body?: string;
   /** The whole exchange must finish within this; a hang is a failure, not a timeout of the test. */
   deadlineMs?: number;
 }
@@ -35,6 +36,7 @@ export async function probe(url: string, options: ProbeOptions = {}): Promise<Pr
     const response = await fetch(url, {
       method: options.method ?? 'GET',
       headers: options.headers ?? {},
+      ...(options.body === undefined ? {} : { body: options.body }),
       signal: controller.signal,
     });
     const contentType = response.headers.get('content-type') ?? '';

@@ -16,7 +16,13 @@ export interface ProductionBuild {
   stderr(): string;
   /** The address it listens on, once it says so; throws if it exits first. */
   listening(timeoutMs?: number): Promise<string>;
+  /** Where it serves metrics, probes and docs, once listening: its management address, or `listening`'s. */
+  managementUrl(): string | undefined;
   readonly exited: Promise<Exit>;
+  /** Its exit, or undefined if it is still running after `timeoutMs`. */
+  exitWithin(timeoutMs: number): Promise<Exit | undefined>;
+  /** Sends `signal` without waiting for anything. */
+  signal(signal: NodeJS.Signals): void;
   /** SIGTERM, then its exit. */
   stop(): Promise<Exit>;
   /** SIGKILL, then its exit: a crash, with no goodbye to Kafka or the clients. */
@@ -55,7 +61,18 @@ export function startProductionBuild(env: Record<string, string>): ProductionBui
       if (url === 'exited') throw new Error(`the gateway exited:\n${output}`);
       return url;
     },
+    managementUrl: () =>
+      /management on (http:\/\/[^\s,")]+)/.exec(output)?.[1] ??
+      /Listening on (http:\/\/[^\s,"]+)/.exec(output)?.[1],
     exited,
+    exitWithin: (timeoutMs) =>
+      Promise.race([
+        exited,
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), timeoutMs).unref()),
+      ]),
+    signal: (signal) => {
+      child.kill(signal);
+    },
     stop: () => {
       child.kill('SIGTERM');
       return exited;

@@ -6,6 +6,7 @@ import { AppModule } from '../../src/app.module.js';
 import { parseGatewayConfig } from '../../src/config/gateway.config.js';
 import { EventBusService } from '../../src/event-bus/event-bus.service.js';
 import { startGateway } from '../../src/gateway.js';
+import { ManagementServer } from '../../src/management/management-server.js';
 import { MetricsService } from '../../src/metrics/metrics.service.js';
 import { TEST_TOPICS } from './test-topics.mjs';
 import { TEST_AUDIENCE, TEST_ISSUER, TEST_JWT_SECRET } from './tokens.js';
@@ -14,6 +15,8 @@ import { waitFor } from './wait-for.js';
 export interface TestGateway {
   readonly app: INestApplication;
   readonly url: string;
+  /** Where metrics, probes and docs are served: the management port with MANAGEMENT_PORT, else `url`. */
+  readonly managementUrl: string;
   readonly bus: EventBusService;
   /** The sum of a metric's values whose labels include `labels`. */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
@@ -23,6 +26,7 @@ export interface TestGateway {
 }
 
 export const TEST_ENV: Record<string, string> = {
+  HOST: '127.0.0.1',
   KAFKA_TOPICS: TEST_TOPICS.join(','),
   JWT_SECRET: TEST_JWT_SECRET,
   JWT_AUDIENCE: TEST_AUDIENCE,
@@ -32,6 +36,8 @@ export const TEST_ENV: Record<string, string> = {
   // Suites open streams far faster than a real client would; the limits suite checks the rates.
   STREAM_OPENS_PER_SECOND: '1000000',
   STREAM_OPENS_PER_USER_PER_MINUTE: '1000000',
+  // Suites publish faster than a publisher may; the operations suite checks the rate.
+  PUBLISH_RATE_PER_SECOND: '1000000',
   LOG_LEVEL: process.env.E2E_LOGS ? 'debug' : 'silent',
 };
 
@@ -54,16 +60,18 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
   });
   await app.listen(0, '127.0.0.1');
   const url = await app.getUrl();
+  const managementUrl = app.get(ManagementServer).url ?? url;
   // Warm first: the history of the shared broker (other suites' records) is processed before the
   // suite counts anything.
   await waitFor(
-    async () => (await fetch(`${url}/health/ready`)).status === 200,
+    async () => (await fetch(`${managementUrl}/health/ready`)).status === 200,
     'the gateway to be ready',
     60_000,
   );
   return {
     app,
     url,
+    managementUrl,
     bus: app.get(EventBusService),
     metric: async (name, labels = {}) => {
       const metric = await app.get(MetricsService).registry.getSingleMetric(name)?.get();

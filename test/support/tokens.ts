@@ -11,10 +11,13 @@ export interface TokenOptions {
   scope?: string;
   /** Seconds from now; negative for an expired token. */
   expiresIn?: number;
-  audience?: string;
+  /** The `aud` claim; null leaves it out. */
+  audience?: string | string[] | null;
   issuer?: string;
   secret?: string;
   notBefore?: number;
+  /** The `typ` header; default `JWT`. */
+  type?: string;
 }
 
 /** An HS256 access token as the application's identity provider would issue it. */
@@ -25,12 +28,12 @@ export function signToken(options: TokenOptions = {}): Promise<string> {
     ...(options.scope ? { scope: options.scope } : {}),
   };
   const jwt = new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setProtectedHeader({ alg: 'HS256', typ: options.type ?? 'JWT' })
     .setSubject(options.sub ?? 'alice')
     .setIssuedAt(now)
     .setExpirationTime(now + (options.expiresIn ?? 300))
-    .setAudience(options.audience ?? TEST_AUDIENCE)
     .setIssuer(options.issuer ?? TEST_ISSUER);
+  if (options.audience !== null) jwt.setAudience(options.audience ?? TEST_AUDIENCE);
   if (options.notBefore !== undefined) jwt.setNotBefore(now + options.notBefore);
   return jwt.sign(new TextEncoder().encode(options.secret ?? TEST_JWT_SECRET));
 }
