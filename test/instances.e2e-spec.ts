@@ -167,7 +167,7 @@ describe('Several instances, restarts and shutdown (e2e)', () => {
       }
     }
 
-    it('should drain on SIGTERM: readiness 503 at once, 503 with Retry-After to new streams for SHUTDOWN_DELAY_MS, open streams ended with a resume point, then exit; nothing lost on the next instance', async () => {
+    it('should drain on SIGTERM: readiness 503 at once, 503 with Retry-After to new streams for SHUTDOWN_DELAY_MS while open streams still get their events, then open streams ended with a resume point, then exit; nothing lost on the next instance', async () => {
       const sub = user('rolling');
       const token = await signToken({ sub });
       const old = await start();
@@ -185,32 +185,38 @@ describe('Several instances, restarts and shutdown (e2e)', () => {
         'readiness to fail',
         1000,
       );
-      await raw.waitForEnd(2000);
+      // Load balancers take the instance out meanwhile; its open streams are served until then.
+      await send(sub, 4, 4);
+      await raw.waitForText(/"n":4/, 'event 4 during the drain');
+
+      const answers: string[] = [];
+      while (Date.now() - signalledAt < DELAY_MS - 500) answers.push(await attempt(old.url, token));
+      expect(answers.length).toBeGreaterThan(10);
+      expect(new Set(answers)).toEqual(new Set(['503 retry-after=1 json']));
+      expect(raw.ended).toBe(false);
+
+      await raw.waitForEnd(DELAY_MS + 5000);
+      expect(raw.endedAt! - signalledAt).toBeGreaterThanOrEqual(DELAY_MS);
       const lastBlock = raw.text.trimEnd().split('\n\n').at(-1)!;
       expect(lastBlock).toMatch(
         /^event: checkpoint\nid: notifications=[\w-]+\nretry: 200\n: shutdown\ndata: ?$/,
       );
       const lastId = /^id: (.*)$/m.exec(lastBlock)![1]!;
 
-      const answers: string[] = [];
-      while (Date.now() - signalledAt < DELAY_MS - 500) answers.push(await attempt(old.url, token));
-      expect(answers.length).toBeGreaterThan(10);
-      expect(new Set(answers)).toEqual(new Set(['503 retry-after=1 json']));
-
       const exit = await old.build.exited;
       expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(DELAY_MS);
       expect(exit.signal).toBe('SIGTERM');
       expect(old.build.output()).not.toMatch(/Shutdown took longer|"level":50/);
 
-      await send(sub, 4, 6);
+      await send(sub, 5, 7);
       const next = await start();
       const resumed = new TestStream(`${next.url}/events?topics=notifications`, {
         headers: { authorization: `Bearer ${token}` },
         lastEventId: lastId,
       });
       streams.push(resumed);
-      await waitFor(() => numbers(resumed).includes(6), 'event 6 on the next instance');
-      expect(numbers(resumed)).toEqual([4, 5, 6]);
+      await waitFor(() => numbers(resumed).includes(7), 'event 7 on the next instance');
+      expect(numbers(resumed)).toEqual([5, 6, 7]);
     }, 90_000);
   });
 });

@@ -186,18 +186,19 @@ export class EventStreamService implements ConnectionOwner, BeforeApplicationShu
   }
 
   /**
-   * Stops taking streams, at once: readiness fails and new streams get 503 with Retry-After, while
-   * every open stream ends with a resume point and reconnects elsewhere. SIGTERM starts it while the
-   * instance goes on listening (SHUTDOWN_DELAY_MS); closing the application does it too.
+   * Stops taking streams, at once: readiness fails and new streams get 503 with Retry-After. Open
+   * streams go on until the application closes (after SHUTDOWN_DELAY_MS): ended now, their clients
+   * would reconnect while load balancers still send them here, and a native EventSource gives up
+   * for good on a 503.
    */
   drain(): void {
-    if (this.draining) return;
     this.draining = true;
-    for (const connection of [...this.connections]) connection.end('shutdown');
   }
 
+  /** Ends every open stream with a resume point and a retry hint, so its client reconnects elsewhere. */
   beforeApplicationShutdown(): void {
     this.drain();
+    for (const connection of [...this.connections]) connection.end('shutdown');
   }
 
   onModuleDestroy(): void {
