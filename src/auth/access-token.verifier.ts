@@ -13,7 +13,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js'
 import { authUserFromClaims, type AuthUser } from './auth-user.js';
 import { DEMO_TOKEN_AUDIENCE, DEMO_TOKEN_TYPE, DemoTokenKey } from './demo-token.key.js';
 
-type VerificationKey = Awaited<ReturnType<typeof importSPKI>> | Uint8Array | JWTVerifyGetKey;
+type VerificationKey = Awaited<ReturnType<typeof importSPKI>> | JWTVerifyGetKey;
 
 /**
  * Verifies the application's access tokens (JWT) with jose: the algorithm pinned, the audience
@@ -91,7 +91,14 @@ function grants(claim: unknown, value: string): boolean {
 async function loadKey(source: GatewayConfig['auth']['key']): Promise<VerificationKey> {
   switch (source.kind) {
     case 'secret':
-      return new TextEncoder().encode(source.secret);
+      // Imported once: given the raw bytes, jose would import a key for every token it verifies.
+      return crypto.subtle.importKey(
+        'raw',
+        new TextEncoder().encode(source.secret),
+        { name: 'HMAC', hash: 'SHA-256' },
+        false,
+        ['verify'],
+      );
     case 'public-key':
       return importSPKI(source.pem, source.algorithm);
     case 'jwks':
