@@ -1,4 +1,5 @@
 import { GatewayError } from '../common/gateway-error.js';
+import { TokenBucket } from '../common/token-bucket.js';
 
 export interface StreamLimitSettings {
   readonly maxPerUser: number;
@@ -10,36 +11,6 @@ export interface StreamLimitSettings {
 /** When a client over a count limit should try again: about when a stream turns over. */
 const COUNT_RETRY_AFTER_SECONDS = 30;
 
-/** A token bucket: `capacity` opens at once, refilled at `perMs` a millisecond. */
-class Bucket {
-  private tokens: number;
-  private updatedAt: number;
-
-  constructor(
-    private readonly capacity: number,
-    private readonly perMs: number,
-    now: number,
-  ) {
-    this.tokens = capacity;
-    this.updatedAt = now;
-  }
-
-  /** Undefined when a token is there; otherwise the seconds until there is one. */
-  wait(now: number): number | undefined {
-    this.tokens = Math.min(this.capacity, this.tokens + (now - this.updatedAt) * this.perMs);
-    this.updatedAt = now;
-    return this.tokens >= 1 ? undefined : Math.max(1, Math.ceil((1 - this.tokens) / this.perMs / 1000));
-  }
-
-  take(): void {
-    this.tokens -= 1;
-  }
-
-  isFull(now: number): boolean {
-    return this.tokens + (now - this.updatedAt) * this.perMs >= this.capacity;
-  }
-}
-
 /**
  * How many streams may be open, per user and on the instance, and how fast they may be opened:
  * a reconnect storm after a deploy is spread out with 429 and Retry-After instead of blocking the
@@ -47,15 +18,15 @@ class Bucket {
  */
 export class StreamLimits {
   private readonly perUser = new Map<string, number>();
-  private readonly userBuckets = new Map<string, Bucket>();
-  private readonly instanceBucket: Bucket;
+  private readonly userBuckets = new Map<string, TokenBucket>();
+  private readonly instanceBucket: TokenBucket;
   private total = 0;
 
   constructor(
     private readonly settings: StreamLimitSettings,
     now = Date.now(),
   ) {
-    this.instanceBucket = new Bucket(2 * settings.opensPerSecond, settings.opensPerSecond / 1000, now);
+    this.instanceBucket = new TokenBucket(2 * settings.opensPerSecond, settings.opensPerSecond / 1000, now);
   }
 
   get open(): number {
@@ -85,7 +56,7 @@ export class StreamLimits {
     let bucket = this.userBuckets.get(userId);
     if (!bucket) {
       const perMinute = this.settings.opensPerUserPerMinute;
-      bucket = new Bucket(Math.max(5, Math.ceil(perMinute / 10)), perMinute / 60_000, now);
+      bucket = new TokenBucket(Math.max(5, Math.ceil(perMinute / 10)), perMinute / 60_000, now);
       this.userBuckets.set(userId, bucket);
     }
     const userWait = bucket.wait(now);
