@@ -92,14 +92,7 @@ export class EventStream {
   }
 
   stop(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.env.clearTimeout(this.retryTimer);
-    this.env.clearTimeout(this.rotationTimer);
-    this.primary?.connection?.close();
-    this.next?.connection?.close();
-    this.primary = this.next = undefined;
-    this.listener.state({ status: 'closed' });
+    this.close();
   }
 
   private switchTo(purpose: Purpose): void {
@@ -198,7 +191,7 @@ export class EventStream {
         return;
       }
       const fatal = fatalRefusal(end.status, end.message);
-      if (fatal) return this.fail(fatal);
+      if (fatal) return this.close(fatal);
     }
     const inMs =
       end.kind === 'refused' && end.retryAfterMs !== undefined ? end.retryAfterMs : this.backoff.next();
@@ -213,7 +206,7 @@ export class EventStream {
     this.retryTimer = this.env.setTimeout(() => void this.open('connect', false), inMs);
   }
 
-  private fail(error: StreamError): void {
+  private close(error?: StreamError): void {
     if (this.stopped) return;
     this.stopped = true;
     this.env.clearTimeout(this.retryTimer);
@@ -221,7 +214,7 @@ export class EventStream {
     this.primary?.connection?.close();
     this.next?.connection?.close();
     this.primary = this.next = undefined;
-    this.listener.state({ status: 'closed', error });
+    this.listener.state(error ? { status: 'closed', error } : { status: 'closed' });
   }
 
   private scheduleRotation(token: Token | undefined): void {
