@@ -1008,7 +1008,7 @@ async function cursorCost() {
       formatNanoseconds: round(nanos, 0),
     };
   };
-  return [cost(3), cost(params.widePartitions)];
+  return params.widePartitions > 0 ? [cost(3), cost(params.widePartitions)] : [cost(3)];
 }
 
 /**
