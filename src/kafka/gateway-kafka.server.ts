@@ -9,6 +9,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { registerCompressionCodecs } from './compression-codecs.js';
 import { KAFKA_RECORD_BATCH, KafkaBatchContext, type ConsumedBatch } from './consumed-batch.js';
 import { ConsumerHealthService } from './consumer-health.service.js';
+import { ConsumerReplacer } from './consumer-replacer.js';
 import { instanceGroupId, kafkaClientConfig } from './kafka-client.config.js';
 import { OwnerGroup } from './owner-group.js';
 
@@ -58,10 +59,9 @@ export class GatewayKafkaServer extends ServerKafka {
   /** The configured topic names, so every event shares one string per topic. */
   private readonly topicNames: Map<string, string>;
   private brokenSince: number | undefined;
-  private replacing = false;
+  private readonly replacer: ConsumerReplacer;
   private closing = false;
   private logWatch: NodeJS.Timeout | undefined;
-  private wake: (() => void) | undefined;
   /** Partition-owner mode only: the instance's part in the shared owner group. */
   private owner: OwnerGroup | undefined;
 
@@ -74,6 +74,15 @@ export class GatewayKafkaServer extends ServerKafka {
   ) {
     super({ client: kafkaClientConfig(config.kafka), postfixId: '' });
     this.topicNames = new Map(config.kafka.topics.map((topic) => [topic, topic]));
+    this.replacer = new ConsumerReplacer(
+      {
+        restart: () => this.restartConsumer(),
+        restarted: (cause) => this.metrics.consumerRestarted(cause),
+        overdue: (reason) => this.checkRecoveryDeadline(reason),
+        warn: (message) => this.logger.warn(message),
+      },
+      { firstMs: FIRST_RETRY_MS, maxMs: MAX_RETRY_MS },
+    );
   }
 
   override async listen(callback: (err?: unknown) => void): Promise<void> {
@@ -111,7 +120,7 @@ export class GatewayKafkaServer extends ServerKafka {
     this.closing = true;
     this.owner?.close();
     clearTimeout(this.logWatch);
-    this.wake?.();
+    this.replacer.close();
     await this.current?.disconnect().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
     this.current = undefined;
@@ -252,31 +261,14 @@ export class GatewayKafkaServer extends ServerKafka {
     if (!isConnectivityError(error)) this.bus.feedLost(reason);
     this.logger.error(`The Kafka consumer stopped (${reason}); replacing it`);
     this.checkRecoveryDeadline(reason);
-    void this.replaceConsumer(isConnectivityError(error) ? 'unreachable' : 'error');
+    this.replacer.request(isConnectivityError(error) ? 'unreachable' : 'error');
   }
 
-  private async replaceConsumer(cause: string): Promise<void> {
-    if (this.replacing) return;
-    this.replacing = true;
-    try {
-      for (let delay = FIRST_RETRY_MS; !this.closing; delay = Math.min(2 * delay, MAX_RETRY_MS)) {
-        await this.sleep(delay);
-        if (this.closing) return;
-        try {
-          const old = this.current;
-          this.current = undefined;
-          await old?.disconnect().catch(() => undefined);
-          await this.startConsumer();
-          this.metrics.consumerRestarted(cause);
-          return;
-        } catch (err) {
-          this.logger.warn(`Could not start a new Kafka consumer yet: ${describe(err)}`);
-          if (this.checkRecoveryDeadline(describe(err))) return;
-        }
-      }
-    } finally {
-      this.replacing = false;
-    }
+  private async restartConsumer(): Promise<void> {
+    const old = this.current;
+    this.current = undefined;
+    await old?.disconnect().catch(() => undefined);
+    await this.startConsumer();
   }
 
   /** Gives up once the consumer has been down for KAFKA_RECOVERY_TIMEOUT_MS; true then. */
@@ -322,16 +314,6 @@ export class GatewayKafkaServer extends ServerKafka {
   /** Whether this instance processes the partition's records: all of them, unless owners share them. */
   private takes(topic: string, partition: number): boolean {
     return this.owner?.reads(topic, partition) ?? true;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((done) => {
-      const timer = setTimeout(done, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        done();
-      };
-    });
   }
 }
 
