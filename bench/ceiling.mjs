@@ -25,6 +25,7 @@ import {
   cpuSecondsOf,
   findKafkaPid,
   killAllChildrenSync,
+  productionNodeFlags,
   projectRoot,
   sleep,
   stopAllChildren,
@@ -87,7 +88,10 @@ const params = {
   partitions: Math.round(numberEnv('BENCH_PARTITIONS', 3, 1, 1000)),
   heartbeatMs: 15_000,
   replayMaxBytes: Math.round(numberEnv('BENCH_REPLAY_MAX_BYTES', 64 * 1024 ** 2, 0)),
-  gatewayNodeOptions: (env.BENCH_GATEWAY_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean),
+  nodeOptions:
+    env.BENCH_NODE_OPTIONS === undefined
+      ? productionNodeFlags()
+      : env.BENCH_NODE_OPTIONS.split(/\s+/).filter(Boolean),
   timeoutS: numberEnv('BENCH_TIMEOUT_S', smoke ? 400 : 5400, 10),
   topicPrefix: `ceiling-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${randomBytes(2).toString('hex')}`,
 };
@@ -185,7 +189,7 @@ async function startCluster(instances, brokers, topic) {
     const gateway = await TargetProcess.start({
       name: `gateway ${index + 1} of ${instances}`,
       script,
-      nodeArgs: params.gatewayNodeOptions,
+      nodeArgs: params.nodeOptions,
       env: {
         PATH: env.PATH ?? '',
         NO_COLOR: '1',

@@ -75,7 +75,7 @@ export function get(object, path) {
  *   git: { revision: string, dirty: boolean },
  *   params: { mode: string, streams: number, clients: number, durationS: number, steadyRate: number,
  *     steadyDurationS: number, steadyBroadcastPercent: number, steadyMaxLagS: number, partitions: number,
- *     backlogS: number, moderateFraction: number },
+ *     queuedPerStream: { targeted: number, broadcast: number }, moderateFraction: number, nodeOptions?: string[] },
  *   kafka: { version: string },
  *   gateway: object | null,
  *   floors: { kafkaConsume: ConsumeFigures & { eachBatch: ConsumeFigures, platformatic?: ConsumeFigures | null },
@@ -105,7 +105,8 @@ export function markdownReport(results) {
       `topic of ${p.partitions} partitions · Kafka ${results.kafka.version}`,
   );
   lines.push(
-    `git ${results.git.revision}${results.git.dirty ? ' (dirty)' : ''} · Node ${results.node} · ` +
+    `git ${results.git.revision}${results.git.dirty ? ' (dirty)' : ''} · Node ${results.node}` +
+      `${p.nodeOptions?.length ? ` ${p.nodeOptions.join(' ')}` : ''} · ` +
       `${results.machine.cpus} × ${results.machine.cpuModel} · ${num(results.machine.totalMemoryBytes / 2 ** 30, 1)} GiB · ` +
       `${results.machine.platform} · run took ${num(results.wallSeconds)} s`,
   );
@@ -299,8 +300,9 @@ export function markdownReport(results) {
   const moderate = get(gateway ?? raw, 'steadyModerate.offeredEventsPerSecond');
   lines.push(
     `Deliveries/s: events received by the load clients ÷ (last receipt − first record produced). targeted and ` +
-      `broadcast run as fast as the target takes events, with ~${p.backlogS} s of deliveries kept queued ahead of ` +
-      `the clients, so their latency is mostly that queue. steadyModerate offers the steady mix at ` +
+      `broadcast run as fast as the target takes events, with the same ${num(p.queuedPerStream.targeted)} targeted ` +
+      `or ${num(p.queuedPerStream.broadcast)} broadcast events per stream kept queued ahead of the clients for every ` +
+      `target, so their latency is mostly that queue. steadyModerate offers the steady mix at ` +
       `${num(moderate)} events/s (${num(p.moderateFraction * 100)}% of the gateway's estimated capacity for it) to ` +
       `both targets: its latency is the one below saturation. steady offers ${num(p.steadyRate)} events/s; when ` +
       `saturated, its deliveries/s is the capacity for the mix and its latency is backlog. Latency: producer time ` +

@@ -25,6 +25,7 @@ import {
   cpuSecondsOf,
   findKafkaPid,
   killAllChildrenSync,
+  productionNodeFlags,
   projectRoot,
   sleep,
   stopAllChildren,
@@ -70,11 +71,17 @@ const params = {
   steadyMaxLagS: numberEnv('BENCH_STEADY_MAX_LAG_S', 5, 0.5, 600),
   /** steadyModerate offers the steady mix at this fraction of the gateway's estimated capacity for it. */
   moderateFraction: numberEnv('BENCH_MODERATE_FRACTION', 0.5, 0.01, 1),
-  /** Throughput scenarios keep about this much work queued ahead of the clients. */
-  backlogS: numberEnv('BENCH_BACKLOG_S', 1, 0.1, 60),
+  /**
+   * Events per stream the throughput scenarios keep queued ahead of the clients: the same for
+   * every target, so each one is offered the same work and reads fetches of the same size (a
+   * queue that grew with the target's own rate gave a faster target larger fetches, hence fewer
+   * socket writes per delivery, and made the slower one look slower still).
+   */
+  queuedPerStream: {
+    targeted: Math.round(numberEnv('BENCH_QUEUED_TARGETED_PER_STREAM', 8, 1, 1000)),
+    broadcast: Math.round(numberEnv('BENCH_QUEUED_BROADCAST_PER_STREAM', 32, 1, 1000)),
+  },
   maxBatch: Math.round(numberEnv('BENCH_MAX_BATCH', 1000, 1, 100_000)),
-  /** …and never more than this many events per stream (slow-client limits are ~256 KiB a stream). */
-  maxQueuedPerStream: Math.round(numberEnv('BENCH_MAX_QUEUED_PER_STREAM', 200, 2, 100_000)),
   clients: Math.round(numberEnv('BENCH_CLIENTS', Math.max(2, Math.ceil(streams / streamsPerClient)), 1, 253)),
   connectConcurrency: Math.round(numberEnv('BENCH_CONNECT_CONCURRENCY', 32, 1, 5000)),
   idleSettleS: numberEnv('BENCH_IDLE_SETTLE_S', smoke ? 1 : 3, 0, 600),
@@ -97,7 +104,11 @@ const params = {
   /** Scenarios to CPU-profile, e.g. "broadcast" or "targeted,broadcast"; profiles go to the work dir. */
   profile: splitList(env.BENCH_PROFILE),
   profileTargets: splitList(env.BENCH_PROFILE_TARGETS ?? 'gateway'),
-  gatewayNodeOptions: (env.BENCH_GATEWAY_NODE_OPTIONS ?? '').split(/\s+/).filter(Boolean),
+  /** node flags of every process under test: `npm start`'s unless BENCH_NODE_OPTIONS says otherwise. */
+  nodeOptions:
+    env.BENCH_NODE_OPTIONS === undefined
+      ? productionNodeFlags()
+      : env.BENCH_NODE_OPTIONS.split(/\s+/).filter(Boolean),
   timeoutS: numberEnv('BENCH_TIMEOUT_S', smoke ? 140 : 1800, 10),
 };
 for (const target of targetsWanted) {
@@ -406,8 +417,8 @@ async function maybeProfile(ctx, kind, scenario) {
 
 /**
  * Targeted or broadcast at the highest rate the target sustains: records are produced in batches
- * for `durationS`, keeping about `backlogS` of deliveries (at the rate seen so far) queued ahead of
- * the clients, so the target is never starved and the queue (hence latency) stays bounded.
+ * for `durationS`, keeping `queuedPerStream` events per stream queued ahead of the clients, so the
+ * target is never starved, every target is offered the same queue, and latency stays bounded.
  * @param {Context} ctx
  * @param {'targeted' | 'broadcast'} kind
  * @param {'gateway' | 'raw'} targetKind
@@ -433,12 +444,7 @@ async function throughputScenario(ctx, kind, targetKind) {
     const { delivered } = ctx.load.progress;
     meter.add(now, delivered);
     const pending = produced * perEvent - delivered;
-    // About backlogS of deliveries at the rate seen so far, but never more than maxQueuedPerStream
-    // events per stream (with few streams, a second of them would trip the slow-client limits).
-    const cap = Math.max(
-      4 * perEvent,
-      Math.min(Math.max(2000, meter.perSecond * params.backlogS), params.maxQueuedPerStream * streams),
-    );
+    const cap = Math.max(4 * perEvent, params.queuedPerStream[kind] * streams);
     const room = Math.floor((cap - pending) / perEvent);
     if (room >= 1 && inFlight.size < 4) {
       const count = Math.min(room, params.maxBatch);
@@ -633,7 +639,7 @@ async function startTarget(kind, setup) {
   const target = await TargetProcess.start({
     name: `the ${name}`,
     script,
-    nodeArgs: kind === 'gateway' ? params.gatewayNodeOptions : [],
+    nodeArgs: params.nodeOptions,
     env: {
       PATH: env.PATH ?? '',
       NO_COLOR: '1',
@@ -876,7 +882,7 @@ async function runStorm(storm) {
     const gateway = await TargetProcess.start({
       name: 'the gateway (storm)',
       script: join(projectRoot, 'dist', 'main.js'),
-      nodeArgs: params.gatewayNodeOptions,
+      nodeArgs: params.nodeOptions,
       env: {
         PATH: env.PATH ?? '',
         NO_COLOR: '1',

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EmbeddedKafka, KAFKA_VERSION } from './embedded-kafka.mjs';
@@ -46,7 +46,15 @@ async function main() {
   mkdirSync(dirname(DEMO_STATE_FILE), { recursive: true });
   writeFileSync(DEMO_STATE_FILE, JSON.stringify({ brokers, topics }));
 
-  const gateway = spawn(process.execPath, [join(root, 'dist', 'main.js')], { env, stdio: 'inherit' });
+  // Run as `npm start` runs it, with its node flags.
+  /** @type {unknown} */
+  const parsed = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const manifest = /** @type {{ scripts: { start: string } }} */ (parsed);
+  const nodeFlags = manifest.scripts.start.split(/\s+/).filter((word) => word.startsWith('--'));
+  const gateway = spawn(process.execPath, [...nodeFlags, join(root, 'dist', 'main.js')], {
+    env,
+    stdio: 'inherit',
+  });
   const url = `http://localhost:${port}`;
   console.log(`
   Demo page:  ${url}/

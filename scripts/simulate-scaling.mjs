@@ -7,7 +7,7 @@
  *   npm run simulate -- --users=200000 --events=50000 --broadcasts=1
  *   npm run simulate -- --record-us=20 --delivery-us=15 --partitions=60 --svg=/tmp/chart.svg
  *
- * Costs come from the newest `npm run bench` result in bench/results/ (targeted CPU per delivery,
+ * Costs come from the newest standard `npm run bench` result in bench/results/ (targeted CPU per delivery,
  * broadcast CPU per delivery, RSS per stream) and, when there is one, the newest
  * `npm run bench:ceiling` result (how the targeted cost splits into per record and per delivery);
  * flags (or SIM_* environment variables, e.g. SIM_RECORD_US) override each; without results files
@@ -75,9 +75,10 @@ function cliOptions() {
 /**
  * The newest results file of a kind in bench/results, parsed, or undefined.
  * @param {(name: string) => boolean} wanted
+ * @param {(data: unknown) => boolean} [fits] what its content must be, too
  * @returns {{ file: string, data: unknown } | undefined}
  */
-function newestResult(wanted) {
+function newestResult(wanted, fits = () => true) {
   const dir = join(projectRoot, 'bench', 'results');
   let names;
   try {
@@ -86,13 +87,22 @@ function newestResult(wanted) {
     return undefined;
   }
   // Names start with an ISO time, so the last in order is the newest.
-  const name = names.sort().at(-1);
-  if (!name) return undefined;
-  const file = join(dir, name);
-  return {
-    file: relative(projectRoot, file),
-    data: /** @type {unknown} */ (JSON.parse(readFileSync(file, 'utf8'))),
-  };
+  for (const name of names.sort().reverse()) {
+    const file = join(dir, name);
+    const data = /** @type {unknown} */ (JSON.parse(readFileSync(file, 'utf8')));
+    if (fits(data)) return { file: relative(projectRoot, file), data };
+  }
+  return undefined;
+}
+
+/**
+ * The standard `npm run bench` run: full, 10,000 streams. A 19k run's broadcast figures are set by
+ * its load clients, and a smoke run's are noise.
+ * @param {unknown} data
+ */
+function isStandardRun(data) {
+  const params = /** @type {{ params?: { mode?: string, streams?: number } } | null} */ (data)?.params;
+  return params?.mode === 'full' && params.streams === 10_000;
 }
 
 /**
@@ -110,7 +120,7 @@ function resolveInputs() {
   const options = cliOptions();
   /** @type {Record<string, string>} */
   const sources = {};
-  const bench = newestResult((name) => !name.startsWith('ceiling-'));
+  const bench = newestResult((name) => !name.startsWith('ceiling-'), isStandardRun);
   const ceiling = newestResult((name) => name.startsWith('ceiling-'));
   /** @param {string} name @param {number | undefined} measured @param {string} from */
   const pick = (name, measured, from) => {

@@ -90,4 +90,13 @@ describe('Container files (e2e)', () => {
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/^HEALTHCHECK .*\/health\/live/ms);
   });
+
+  it('should start the gateway with the node flags of npm start', () => {
+    const dockerfile = readFileSync('Dockerfile', 'utf8');
+    const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } };
+    const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
+
+    expect(cmd.join(' ')).toBe(scripts.start);
+    expect(scripts.start).toMatch(/^node --max-semi-space-size=\d+ dist\/main\.js$/);
+  });
 });

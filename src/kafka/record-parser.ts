@@ -29,6 +29,8 @@ export const RESERVED_EVENT_TYPES: ReadonlySet<string> = new Set(['checkpoint', 
 
 const MAX_TYPE_LENGTH = 128;
 const MAX_USER_ID_LENGTH = 256;
+/** Exactly one of them addresses a record. */
+const ADDRESSING_FIELDS = ['userId', 'userIds', 'broadcast'] as const;
 
 const invalid = (reason: InvalidRecordReason): ParseResult => ({ ok: false, reason });
 
@@ -68,10 +70,15 @@ export function parseRecord(record: unknown): ParseResult {
 }
 
 function parseAudience(fields: Record<string, unknown>): Audience | InvalidRecordReason {
-  const given = (['userId', 'userIds', 'broadcast'] as const).filter((name) => Object.hasOwn(fields, name));
-  const [field] = given;
-  if (given.length !== 1 || field === undefined) return 'bad-addressing';
+  let field: (typeof ADDRESSING_FIELDS)[number] | undefined;
+  for (const name of ADDRESSING_FIELDS) {
+    if (!Object.hasOwn(fields, name)) continue;
+    if (field !== undefined) return 'bad-addressing';
+    field = name;
+  }
   switch (field) {
+    case undefined:
+      return 'bad-addressing';
     case 'userId': {
       const userId = fields['userId'];
       return isCleanText(userId, MAX_USER_ID_LENGTH) ? { kind: 'user', userId } : 'bad-user-id';
