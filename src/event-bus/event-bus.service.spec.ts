@@ -2,6 +2,7 @@ import type { GatewayEvent } from './gateway-event.js';
 import { LogPosition } from './log-position.js';
 import type { HubSubscriber } from './stream-hub.js';
 import type { EventBusService } from './event-bus.service.js';
+import type { MetricsService } from '../metrics/metrics.service.js';
 import { alice, bob, everyone, eventOf, newBus, publish } from '../testing/fixtures.js';
 
 interface Received {
@@ -12,9 +13,10 @@ interface Received {
 
 describe('EventBusService', () => {
   let sut: EventBusService;
+  let metrics: MetricsService;
 
   beforeEach(() => {
-    ({ bus: sut } = newBus());
+    ({ bus: sut, metrics } = newBus());
   });
 
   function subscribe(userId: string, topics: string[]): Received {
@@ -194,5 +196,17 @@ describe('EventBusService', () => {
 
     expect(received.deliveries).toHaveLength(1);
     expect(sut.knows('orders', 7)).toBe(true);
+  });
+
+  it('should forget the partitions another instance owns now, their lag included', async () => {
+    metrics.lag('orders', 0, 3);
+    metrics.lag('orders', 1, 5);
+
+    sut.dropPartitions('orders', new Set([1]));
+
+    const lag = await metrics.registry.getSingleMetric('kafka_consumer_lag')!.get();
+    expect(lag.values.map(({ labels, value }) => [labels.partition, value])).toEqual([['0', 3]]);
+    expect(sut.knows('orders', 1)).toBe(false);
+    expect(sut.knows('orders', 0)).toBe(true);
   });
 });

@@ -124,7 +124,10 @@ export class EventBusService implements StreamHub, OnModuleInit, OnModuleDestroy
    * buffered events. Their streams were ended before, with their resume points.
    */
   dropPartitions(topic: string, partitions: ReadonlySet<number>): void {
-    for (const partition of partitions) this.tracker.forget(topic, partition);
+    for (const partition of partitions) {
+      this.tracker.forget(topic, partition);
+      this.metrics.forgetLag(topic, partition);
+    }
     this.store.dropPartitions(topic, partitions);
     this.metrics.replayStore(this.store.bytes, this.store.size);
   }

@@ -170,4 +170,9 @@ export class MetricsService {
   lag(topic: string, partition: number, records: number): void {
     this.consumerLag.set({ topic, partition: String(partition) }, records);
   }
+
+  /** The instance no longer reads the partition: a stale lag would read as falling behind. */
+  forgetLag(topic: string, partition: number): void {
+    this.consumerLag.remove({ topic, partition: String(partition) });
+  }
 }
