@@ -3,6 +3,9 @@ import type { RecordMetadata } from 'kafkajs';
 import { of, throwError, type Observable } from 'rxjs';
 import type { AuthUser } from '../auth/auth-user.js';
 import { GatewayError } from '../common/gateway-error.js';
+import { OwnershipService } from '../event-bus/ownership.service.js';
+import { UserPartitioner } from '../event-bus/user-partition.js';
+import { OwnershipMetrics } from '../metrics/ownership.metrics.js';
 import { testConfig } from '../testing/fixtures.js';
 import { EventPublisherService, PUBLISHER_HEADER } from './event-publisher.service.js';
 
@@ -144,5 +147,76 @@ describe(EventPublisherService.name, () => {
     );
 
     expect([refused.code, refused.status, refused.retryAfterSeconds]).toEqual(['kafka-unavailable', 503, 1]);
+  });
+
+  describe('in partition-owner mode', () => {
+    const ownerConfig = testConfig({
+      PUBLISH_RATE_PER_SECOND: '1000',
+      KAFKA_CONSUMPTION: 'partition-owner',
+      KAFKA_BROADCAST_TOPICS: 'alerts',
+      GATEWAY_NODE_NAME: 'gw-1',
+    });
+    const partitioner = new UserPartitioner(6);
+    const userOn = (partition: number, prefix = 'user'): string => {
+      for (let i = 0; ; i++)
+        if (partitioner.partitionOf(`${prefix}-${i}`) === partition) return `${prefix}-${i}`;
+    };
+    const ownerPublisher = (partitionCount: number | null = 6) => {
+      const ownership = new OwnershipService(ownerConfig, new OwnershipMetrics(undefined));
+      if (partitionCount !== null) ownership.setPartitionCount(partitionCount);
+      const { producer, emitted } = producerDouble();
+      return { sut: new EventPublisherService(ownerConfig, producer, ownership), emitted };
+    };
+
+    it("should key a userIds event of one partition's users to that partition", async () => {
+      const { sut, emitted } = ownerPublisher();
+      const users = [userOn(4, 'a'), userOn(4, 'b')];
+
+      await sut.publish(publisher, { topic: 'orders', type: 'said', data: 1, userIds: users });
+      await sut.publish(publisher, { topic: 'alerts', type: 'said', data: 1, broadcast: true });
+
+      expect(emitted.map(({ topic, message }) => [topic, message.key])).toEqual([
+        ['orders', users[0]],
+        ['alerts', null],
+      ]);
+    });
+
+    it.each<[string, Record<string, unknown>, RegExp]>([
+      [
+        'a broadcast on a keyed topic',
+        { broadcast: true },
+        /publish it to a topic of KAFKA_BROADCAST_TOPICS/,
+      ],
+      [
+        'users of several partitions',
+        { userIds: [userOn(1), userOn(2)] },
+        /users of one event must share a partition of orders \(these are on 2\)/,
+      ],
+      ['a key of another partition', { userId: userOn(1), key: userOn(3) }, /key must be left out/],
+    ])(
+      'should refuse %s with a 400, as the consumer would skip it as misrouted',
+      async (_, fields, problem) => {
+        const { sut, emitted } = ownerPublisher();
+
+        const refused = await refusalOf(
+          sut.publish(publisher, { topic: 'orders', type: 'said', data: 1, ...fields }),
+        );
+
+        expect(refused.status).toBe(400);
+        expect(refused.details).toEqual([expect.stringMatching(problem)]);
+        expect(emitted).toEqual([]);
+      },
+    );
+
+    it('should answer 503 while the partitions of the keyed topics are not known', async () => {
+      const { sut, emitted } = ownerPublisher(null);
+
+      const refused = await refusalOf(
+        sut.publish(publisher, { topic: 'orders', type: 'said', data: 1, userId: 'alice' }),
+      );
+
+      expect([refused.status, refused.retryAfterSeconds]).toEqual([503, 1]);
+      expect(emitted).toEqual([]);
+    });
   });
 });
