@@ -81,8 +81,16 @@ function answers(port) {
   });
 }
 
-function clusterId() {
-  return randomBytes(16).toString('base64url');
+/**
+ * A random cluster id, as Kafka's own Uuid.randomUuid makes them: 16 bytes in base64url, never
+ * starting with `-`, which the storage tool's argument parser would take for an option (one
+ * start in 64 failed so).
+ */
+export function clusterId() {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /**
