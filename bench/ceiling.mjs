@@ -18,6 +18,7 @@ import os from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { EmbeddedKafka, KAFKA_VERSION } from '../scripts/embedded-kafka.mjs';
 import { ensureTopics, splitList } from '../scripts/kafka-topics.mjs';
+import { nodeFlagsOr } from '../scripts/node-flags.mjs';
 import { BENCH_AUDIENCE } from './jwt.mjs';
 import { Load } from './load.mjs';
 import {
@@ -25,7 +26,6 @@ import {
   cpuSecondsOf,
   findKafkaPid,
   killAllChildrenSync,
-  productionNodeFlags,
   projectRoot,
   sleep,
   stopAllChildren,
@@ -88,10 +88,7 @@ const params = {
   partitions: Math.round(numberEnv('BENCH_PARTITIONS', 3, 1, 1000)),
   heartbeatMs: 15_000,
   replayMaxBytes: Math.round(numberEnv('BENCH_REPLAY_MAX_BYTES', 64 * 1024 ** 2, 0)),
-  nodeOptions:
-    env.BENCH_NODE_OPTIONS === undefined
-      ? productionNodeFlags()
-      : env.BENCH_NODE_OPTIONS.split(/\s+/).filter(Boolean),
+  nodeOptions: nodeFlagsOr(env.BENCH_NODE_OPTIONS),
   timeoutS: numberEnv('BENCH_TIMEOUT_S', smoke ? 400 : 5400, 10),
   topicPrefix: `ceiling-${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}-${randomBytes(2).toString('hex')}`,
 };

@@ -12,19 +12,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const benchDir = dirname(fileURLToPath(import.meta.url));
 export const projectRoot = resolve(benchDir, '..');
 
-/**
- * The node flags the gateway runs with in production, those of `npm start` (the Dockerfile's CMD
- * is checked to match). Every process under test gets them, the floors too, so that the runtime
- * is the same on both sides of a ratio.
- * @returns {string[]}
- */
-export function productionNodeFlags() {
-  /** @type {unknown} */
-  const parsed = JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8'));
-  const manifest = /** @type {{ scripts: { start: string } }} */ (parsed);
-  return manifest.scripts.start.split(/\s+/).filter((word) => word.startsWith('--'));
-}
-
 /** @type {Set<import('node:child_process').ChildProcess>} */
 const children = new Set();
 

@@ -16,7 +16,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { productionNodeFlags, projectRoot } from './processes.mjs';
+import { productionNodeFlags } from '../scripts/node-flags.mjs';
+import { projectRoot } from './processes.mjs';
 
 const { values } = parseArgs({
   options: {

@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import kafkajs from 'kafkajs';
 import { EmbeddedKafka, KAFKA_VERSION } from '../scripts/embedded-kafka.mjs';
 import { ensureTopics, splitList } from '../scripts/kafka-topics.mjs';
+import { nodeFlagsOr } from '../scripts/node-flags.mjs';
 import { BENCH_AUDIENCE } from './jwt.mjs';
 import { Load } from './load.mjs';
 import {
@@ -25,7 +26,6 @@ import {
   cpuSecondsOf,
   findKafkaPid,
   killAllChildrenSync,
-  productionNodeFlags,
   projectRoot,
   sleep,
   stopAllChildren,
@@ -105,10 +105,7 @@ const params = {
   profile: splitList(env.BENCH_PROFILE),
   profileTargets: splitList(env.BENCH_PROFILE_TARGETS ?? 'gateway'),
   /** node flags of every process under test: `npm start`'s unless BENCH_NODE_OPTIONS says otherwise. */
-  nodeOptions:
-    env.BENCH_NODE_OPTIONS === undefined
-      ? productionNodeFlags()
-      : env.BENCH_NODE_OPTIONS.split(/\s+/).filter(Boolean),
+  nodeOptions: nodeFlagsOr(env.BENCH_NODE_OPTIONS),
   timeoutS: numberEnv('BENCH_TIMEOUT_S', smoke ? 140 : 1800, 10),
 };
 for (const target of targetsWanted) {

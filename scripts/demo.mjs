@@ -5,11 +5,12 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EmbeddedKafka, KAFKA_VERSION } from './embedded-kafka.mjs';
 import { ensureTopics, splitList } from './kafka-topics.mjs';
+import { productionNodeFlags } from './node-flags.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEMO_STATE_FILE = join(root, '.cache', 'demo.json');
@@ -47,11 +48,7 @@ async function main() {
   writeFileSync(DEMO_STATE_FILE, JSON.stringify({ brokers, topics }));
 
   // Run as `npm start` runs it, with its node flags.
-  /** @type {unknown} */
-  const parsed = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-  const manifest = /** @type {{ scripts: { start: string } }} */ (parsed);
-  const nodeFlags = manifest.scripts.start.split(/\s+/).filter((word) => word.startsWith('--'));
-  const gateway = spawn(process.execPath, [...nodeFlags, join(root, 'dist', 'main.js')], {
+  const gateway = spawn(process.execPath, [...productionNodeFlags(), join(root, 'dist', 'main.js')], {
     env,
     stdio: 'inherit',
   });

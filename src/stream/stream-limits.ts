@@ -1,5 +1,5 @@
 import { GatewayError } from '../common/gateway-error.js';
-import { TokenBucket } from '../common/token-bucket.js';
+import { TokenBucket, TokenBuckets } from '../common/token-bucket.js';
 
 export interface StreamLimitSettings {
   readonly maxPerUser: number;
@@ -18,7 +18,7 @@ const COUNT_RETRY_AFTER_SECONDS = 30;
  */
 export class StreamLimits {
   private readonly perUser = new Map<string, number>();
-  private readonly userBuckets = new Map<string, TokenBucket>();
+  private readonly userBuckets: TokenBuckets;
   private readonly instanceBucket: TokenBucket;
   private total = 0;
 
@@ -27,6 +27,8 @@ export class StreamLimits {
     now = Date.now(),
   ) {
     this.instanceBucket = new TokenBucket(2 * settings.opensPerSecond, settings.opensPerSecond / 1000, now);
+    const perMinute = settings.opensPerUserPerMinute;
+    this.userBuckets = new TokenBuckets(Math.max(5, Math.ceil(perMinute / 10)), perMinute / 60_000);
   }
 
   get open(): number {
@@ -53,12 +55,7 @@ export class StreamLimits {
         COUNT_RETRY_AFTER_SECONDS,
       );
     }
-    let bucket = this.userBuckets.get(userId);
-    if (!bucket) {
-      const perMinute = this.settings.opensPerUserPerMinute;
-      bucket = new TokenBucket(Math.max(5, Math.ceil(perMinute / 10)), perMinute / 60_000, now);
-      this.userBuckets.set(userId, bucket);
-    }
+    const bucket = this.userBuckets.of(userId, now);
     const userWait = bucket.wait(now);
     if (userWait !== undefined) {
       throw new GatewayError('rate-limited', 'This user opens streams too fast', userWait);
@@ -89,6 +86,6 @@ export class StreamLimits {
 
   /** Forgets the rates of users whose bucket has filled up again, so the map follows activity. */
   sweep(now = Date.now()): void {
-    for (const [userId, bucket] of this.userBuckets) if (bucket.isFull(now)) this.userBuckets.delete(userId);
+    this.userBuckets.sweep(now);
   }
 }
