@@ -102,6 +102,28 @@ describe('The Kafka edge (e2e)', () => {
     expect([liveBefore, (await fetch(`${gateway.url}/health/live`)).status]).toEqual([200, 200]);
   }, 120_000);
 
+  it('should read a gzip batch of 200,000 records and skip one of 650,000, where kafkajs stopped every consumer', async () => {
+    const topic = `many-records-${run}`;
+    await ensureTopics(brokers, [topic], 1);
+    const gateway = await gatewayWith({ KAFKA_TOPICS: topic });
+    const sub = `many-${run}`;
+    const stream = await streamOf(gateway, sub);
+
+    // One batch each (kafkajs's own producer takes minutes to group that many records): past
+    // about 125,000 records kafkajs's decoding overflowed the stack, and 650,000 is over the
+    // default KAFKA_MAX_BATCH_RECORDS.
+    await produceWithJava(topic, 0, 'gzip', ['@empty:200000']);
+    await produceWithJava(topic, 0, 'gzip', ['@empty:650000']);
+    await producer.send(topic, [{ type: 'notification', data: { n: 1 }, userId: sub }], 0);
+
+    await waitFor(() => numbers(stream).length > 0, 'the record after the batches', 60_000);
+    expect(numbers(stream)).toEqual([1]);
+    expect(await gateway.metric('kafka_records_invalid_total', { reason: 'not-json' })).toBe(200_000);
+    expect(await gateway.metric('kafka_batches_skipped_total', { reason: 'too-many-records' })).toBe(1);
+    expect(await gateway.metric('kafka_consumer_restarts_total')).toBe(0);
+    expect((await fetch(`${gateway.url}/health/live`)).status).toBe(200);
+  }, 180_000);
+
   it('should count a dead-letter topic that does not exist, without holding up the partition', async () => {
     const gateway = await gatewayWith({ KAFKA_DEAD_LETTER_TOPIC: `missing-dead-letters-${run}` });
     const sub = `dlq-${run}`;

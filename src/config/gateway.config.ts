@@ -19,6 +19,8 @@ export interface GatewayConfig {
     maxRecordBytes: number;
     /** A compressed batch that would inflate past this is skipped. */
     maxDecompressedBytes: number;
+    /** A batch declaring more records than this is skipped; one fetch of a partition decodes no more. */
+    maxBatchRecords: number;
     deadLetterTopic: string | undefined;
     /** How often partitions and log ends are looked up (new partitions, a log that changed). */
     metadataRefreshMs: number;
@@ -84,6 +86,14 @@ const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const BROKER_ADDRESS = /^(\[[0-9a-fA-F:]+\]|[^\s:,/[\]]+):(\d{1,5})$/;
 const MIN_HS256_SECRET_BYTES = 32;
 const NODE_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/**
+ * The default KAFKA_MAX_BATCH_RECORDS is KAFKA_MAX_DECOMPRESSED_BYTES over this (262,144 records
+ * at the default 32 MiB). kafkajs turns every record into objects of about 216 bytes of heap
+ * whatever its size, so the records of a batch at the bound take about 1.7 times the byte bound;
+ * and a batch that fills the byte bound with records of 128 bytes or more (an event with a user
+ * id and a little data) is never refused for its count.
+ */
+const BYTES_PER_BATCH_RECORD = 128;
 
 const isBrokerAddress = (broker: string): boolean => {
   const port = Number(BROKER_ADDRESS.exec(broker)?.[2]);
@@ -133,6 +143,7 @@ export const configSchema = z.object({
     .default('kafka-sse-gateway'),
   KAFKA_MAX_RECORD_BYTES: integer(64, 16 * 1024 * 1024).default(64 * 1024),
   KAFKA_MAX_DECOMPRESSED_BYTES: integer(64 * 1024, 1024 ** 3).default(32 * 1024 ** 2),
+  KAFKA_MAX_BATCH_RECORDS: integer(1000, 4_000_000).optional(),
   KAFKA_METADATA_REFRESH_MS: integer(500, 600_000).default(5000),
   KAFKA_RECOVERY_TIMEOUT_MS: integer(1000, 3600_000).default(120_000),
   KAFKA_DEAD_LETTER_TOPIC: z
@@ -398,6 +409,8 @@ function toConfig(env: Env, key: JwtKeySource, warnings: string[]): GatewayConfi
       groupPrefix: env.KAFKA_GROUP_PREFIX,
       maxRecordBytes: env.KAFKA_MAX_RECORD_BYTES,
       maxDecompressedBytes: env.KAFKA_MAX_DECOMPRESSED_BYTES,
+      maxBatchRecords:
+        env.KAFKA_MAX_BATCH_RECORDS ?? Math.floor(env.KAFKA_MAX_DECOMPRESSED_BYTES / BYTES_PER_BATCH_RECORD),
       deadLetterTopic: env.KAFKA_DEAD_LETTER_TOPIC,
       metadataRefreshMs: env.KAFKA_METADATA_REFRESH_MS,
       recoveryTimeoutMs: env.KAFKA_RECOVERY_TIMEOUT_MS,

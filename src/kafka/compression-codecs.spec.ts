@@ -1,26 +1,15 @@
-import { createRequire } from 'node:module';
 import { gzipSync } from 'node:zlib';
-import { CompressionTypes } from 'kafkajs';
 import { compress as lz4Compress } from 'lz4js';
 import { compress as snappyCompress } from 'snappyjs';
 import {
+  decodeBounded,
   decodeGzip,
   decodeLz4,
-  decodeOrStandIn,
   decodeSnappy,
   decodeZstd,
-  SKIPPED_BATCH_HEADER,
+  lz4BlockOutput,
 } from './compression-codecs.js';
-
-const require = createRequire(import.meta.url);
-// kafkajs's own decoders: the stand-in records must read back through them exactly.
-const Decoder = require('kafkajs/src/protocol/decoder') as new (buffer: Buffer) => {
-  readVarIntBytes(): Buffer;
-};
-const decodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/decoder') as (
-  decoder: unknown,
-  context: object,
-) => { offset: string; value: Buffer | null; headers: Record<string, Buffer> };
+import { SkippedBatch } from './skipped-batch.js';
 
 const LIMIT = 1024 * 1024;
 const text = (length: number) =>
@@ -69,6 +58,20 @@ describe('compression codecs', () => {
     it('should refuse a block that declares more than the limit', () => {
       expect(() => decodeSnappy(Buffer.from(snappyCompress(Buffer.alloc(LIMIT + 1))), LIMIT)).toThrow();
     });
+
+    it('should refuse a short block that declares more than its elements produce', () => {
+      // 6 bytes: 32 MiB declared, then one literal byte; snappyjs alone returned 32 MiB of zeros.
+      const short = Buffer.from([0x80, 0x80, 0x80, 0x10, 0x00, 0x78]);
+
+      expect(() => decodeSnappy(short, 64 * LIMIT)).toThrow('shorter than it declares');
+    });
+
+    it('should refuse a block whose elements produce more than it declares', () => {
+      const block = Buffer.from(snappyCompress(text(3000)));
+      block[1] = 0x08; // declares 3000 as 1000 (its varint's second byte)
+
+      expect(() => decodeSnappy(block, LIMIT)).toThrow('longer than it declares');
+    });
   });
 
   describe('lz4', () => {
@@ -91,6 +94,47 @@ describe('compression codecs', () => {
 
     it('should refuse what is not a frame', () => {
       expect(() => decodeLz4(Buffer.from('not lz4 at all'), LIMIT)).toThrow('not an LZ4 frame');
+    });
+
+    /** A frame of 64 KiB blocks holding `blocks`, each a [size word, data] pair. */
+    const frame = (...blocks: Array<[number, Buffer]>): Buffer =>
+      Buffer.concat([
+        Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x60, 0x40, 0x82]),
+        ...blocks.flatMap(([word, data]) => {
+          const size = Buffer.alloc(4);
+          size.writeUInt32LE(word >>> 0);
+          return [size, data];
+        }),
+        Buffer.alloc(4),
+      ]);
+
+    it('should refuse a stored block longer than the frame allows', () => {
+      const stored = Buffer.alloc(70_000, 0x61);
+
+      expect(() => decodeLz4(frame([0x80000000 + stored.length, stored]), LIMIT)).toThrow(
+        'LZ4 block larger than the frame allows',
+      );
+    });
+
+    it('should refuse a match that refers to before the start of the output', () => {
+      // 'a', then 4 bytes copied from 5 back, then 'b': lz4js alone copied zeros from before the start.
+      const block = Buffer.from([0x10, 0x61, 0x05, 0x00, 0x10, 0x62]);
+
+      expect(() => decodeLz4(frame([block.length, block]), LIMIT)).toThrow('LZ4 match before the start');
+    });
+
+    it('should tell what a block produces from its sequences alone, and refuse one past the block size', () => {
+      const ok = Buffer.from([0x1f, 0x61, 0x01, 0x00, 0x02, 0x10, 0x62]);
+      expect(lz4BlockOutput(ok, 0, ok.length, 0, 65_536)).toBe(1 + 15 + 2 + 4 + 1);
+      // 60 KB of match-length bytes would make 15 MB: refused without producing any of it.
+      const long = Buffer.concat([
+        Buffer.from([0x1f, 0x61, 0x01, 0x00]),
+        Buffer.alloc(60_000, 0xff),
+        Buffer.from([0, 0x10, 0x62]),
+      ]);
+      expect(() => lz4BlockOutput(long, 0, long.length, 0, 65_536)).toThrow(
+        'LZ4 block larger than the frame allows',
+      );
     });
   });
 
@@ -130,67 +174,15 @@ describe('compression codecs', () => {
   });
 
   describe('a batch that cannot be read', () => {
-    /**
-     * A fetched v2 batch of `count` records ending at offset base + lastOffsetDelta, and the view
-     * of its compressed records that kafkajs hands a codec.
-     */
-    function fetchedBatch(
-      type: CompressionTypes,
-      count: number,
-      lastOffsetDelta: number,
-      compressed: Buffer,
-    ): Buffer {
-      const header = Buffer.alloc(61);
-      header.writeBigInt64BE(100n, 0);
-      header.writeInt32BE(49 + compressed.length, 8);
-      header.writeInt8(2, 16);
-      header.writeInt16BE(type, 21);
-      header.writeInt32BE(lastOffsetDelta, 23);
-      header.writeInt32BE(count, 57);
-      const fetched = Buffer.concat([Buffer.from('other batches before it'), header, compressed]);
-      return fetched.subarray(fetched.length - compressed.length);
-    }
+    it('should refuse it as undecodable, or too large, for the fetch decoder to stand in for it', async () => {
+      const bomb = gzipSync(Buffer.alloc(4 * LIMIT));
 
-    it('should answer with records that kafkajs reads as the batch, the first one marked with the reason', async () => {
-      const compressed = fetchedBatch(CompressionTypes.GZIP, 3, 4, gzipSync(Buffer.alloc(4 * LIMIT)));
-
-      const records = await decodeOrStandIn(compressed, CompressionTypes.GZIP, decodeGzip, LIMIT);
-
-      const decoder = new Decoder(records);
-      const read = [0, 1, 2].map(() =>
-        decodeRecord(new Decoder(decoder.readVarIntBytes()), { firstOffset: '100', firstTimestamp: '0' }),
-      );
-      expect(read.map((record) => [record.offset, record.value])).toEqual([
-        ['104', null],
-        ['104', null],
-        ['104', null],
-      ]);
-      expect(read[0]!.headers[SKIPPED_BATCH_HEADER]?.toString()).toBe('too-large');
-      expect(Object.keys(read[1]!.headers)).toEqual([]);
-    });
-
-    it('should mark a batch that does not decode as undecodable', async () => {
-      const compressed = fetchedBatch(CompressionTypes.LZ4, 1, 0, Buffer.from('garbage'));
-
-      const records = await decodeOrStandIn(compressed, CompressionTypes.LZ4, decodeLz4, LIMIT);
-
-      const record = decodeRecord(new Decoder(new Decoder(records).readVarIntBytes()), {
-        firstOffset: '100',
-        firstTimestamp: '0',
+      await expect(decodeBounded(bomb, decodeGzip, LIMIT)).rejects.toEqual(new SkippedBatch('too-large'));
+      await expect(decodeBounded(Buffer.from('garbage'), decodeLz4, LIMIT)).rejects.toMatchObject({
+        name: 'SkippedBatch',
+        reason: 'undecodable',
       });
-      expect(record.headers[SKIPPED_BATCH_HEADER]?.toString()).toBe('undecodable');
-    });
-
-    it('should give up, for the consumer to stop, when the header before the records is not a batch', async () => {
-      const compressed = fetchedBatch(CompressionTypes.Snappy, 1, 0, Buffer.from('garbage'));
-
-      await expect(decodeOrStandIn(compressed, CompressionTypes.LZ4, decodeLz4, LIMIT)).rejects.toThrow(
-        'does not match',
-      );
-      // A buffer of its own, not a view into a fetched batch.
-      await expect(decodeOrStandIn(Buffer.alloc(7), CompressionTypes.LZ4, decodeLz4, LIMIT)).rejects.toThrow(
-        'no batch header',
-      );
+      expect(await decodeBounded(gzipSync(text(100)), decodeGzip, LIMIT)).toEqual(text(100));
     });
   });
 });

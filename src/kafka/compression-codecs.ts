@@ -4,19 +4,7 @@ import { Decompress as ZstdStream } from 'fzstd';
 import kafkajs, { CompressionTypes } from 'kafkajs';
 import { decompressBlock as lz4DecompressBlock } from 'lz4js';
 import { uncompress as snappyUncompress } from 'snappyjs';
-
-/**
- * The header of the one record that stands for a compressed batch the gateway could not read:
- * its value is null and the header says why (see BATCH_SKIP_REASONS).
- */
-export const SKIPPED_BATCH_HEADER = 'x-gateway-skipped-batch';
-export const BATCH_SKIP_REASONS = ['too-large', 'undecodable'] as const;
-export type BatchSkipReason = (typeof BATCH_SKIP_REASONS)[number];
-
-/** More records than this in one skipped batch are not worth standing in for: the consumer stops. */
-const MAX_SKIPPED_RECORDS = 1_000_000;
-
-class TooLarge extends Error {}
+import { SkippedBatch } from './skipped-batch.js';
 
 type Decode = (compressed: Buffer, limit: number) => Buffer | Promise<Buffer>;
 
@@ -24,9 +12,10 @@ type Decode = (compressed: Buffer, limit: number) => Buffer | Promise<Buffer>;
  * Registers decoders for every compression codec a Kafka batch may use: gzip (zlib), snappy
  * (snappyjs, raw and the xerial framing of Java producers), lz4 (frames, decoded block by block
  * with lz4js) and zstd (fzstd). kafkajs decodes only gzip, and a batch in another codec crashed its
- * consumer for good. Each decoder is bounded: a batch that would inflate past `maxBytes` is not
- * inflated, and neither is one that does not decode; it reaches the handler as a single record
- * marked with SKIPPED_BATCH_HEADER, so the partition moves on past it.
+ * consumer for good. Each decoder is bounded before it does the work it bounds: a batch that
+ * would inflate past `maxBytes` is not inflated, and neither is one that does not decode; the
+ * codec throws SkippedBatch, and the fetch decoder (fetch-decoding.patch.ts) puts one record in
+ * the batch's place, so the partition moves on past it.
  *
  * kafkajs keeps its codecs in a registry of its own, one per process: the last registration wins.
  */
@@ -39,7 +28,7 @@ export function registerCompressionCodecs(maxBytes: number): void {
     const codec = {
       compress: (encoder: { buffer: Buffer }) =>
         compress ? compress(encoder.buffer) : Promise.reject(new Error('The gateway only reads this codec')),
-      decompress: (compressed: Buffer) => decodeOrStandIn(compressed, type, decode, maxBytes),
+      decompress: (compressed: Buffer) => decodeBounded(compressed, decode, maxBytes),
     };
     // A property of the default export: Node's ESM loader does not see it as a named export.
     (kafkajs.CompressionCodecs as Record<number, () => typeof codec>)[type] = () => codec;
@@ -51,23 +40,20 @@ export function registerCompressionCodecs(maxBytes: number): void {
   register(CompressionTypes.ZSTD, decodeZstd);
 }
 
-/** Exposed for the unit spec; kafkajs calls it through the registry. */
-export async function decodeOrStandIn(
-  compressed: Buffer,
-  type: CompressionTypes,
-  decode: Decode,
-  maxBytes: number,
-): Promise<Buffer> {
-  let reason: BatchSkipReason;
+/** Runs a decoder; anything that stops it becomes a SkippedBatch with the reason. */
+export async function decodeBounded(compressed: Buffer, decode: Decode, maxBytes: number): Promise<Buffer> {
+  let records: Buffer;
   try {
-    const records = await decode(compressed, maxBytes);
-    if (records.length <= maxBytes) return records;
-    reason = 'too-large';
+    records = await decode(compressed, maxBytes);
   } catch (err) {
-    reason = err instanceof TooLarge ? 'too-large' : 'undecodable';
+    if (err instanceof SkippedBatch) throw err;
+    throw new SkippedBatch('undecodable', err instanceof Error ? err.message : String(err));
   }
-  return standInRecords(compressed, type, reason);
+  if (records.length > maxBytes) throw new SkippedBatch('too-large');
+  return records;
 }
+
+const tooLarge = (): SkippedBatch => new SkippedBatch('too-large');
 
 // ---- decoders ----------------------------------------------------------------------------------
 
@@ -78,7 +64,7 @@ export const decodeGzip = async (input: Buffer, limit: number): Promise<Buffer> 
   try {
     return await gunzipAsync(input, { maxOutputLength: limit + 1 });
   } catch (err) {
-    if ((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw new TooLarge();
+    if ((err as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
     throw err;
   }
 };
@@ -106,14 +92,58 @@ export const decodeSnappy = (input: Buffer, limit: number): Buffer => {
   return Buffer.concat(blocks, total);
 };
 
+/**
+ * One raw snappy block. snappyjs allocates what the block declares and decodes without checking
+ * that the elements produce it (6 bytes "decode" to 32 MiB of zeros), so the block is walked
+ * first, copying nothing: its declared length is checked against the limit and against the most
+ * its size can produce, and its elements must produce exactly that length.
+ */
 function snappyBlock(input: Buffer, limit: number): Buffer {
-  try {
-    return Buffer.from(snappyUncompress(input, limit));
-  } catch (err) {
-    // snappyjs reads the uncompressed length up front and refuses it past the limit.
-    if (err instanceof Error && err.message.includes('is too big')) throw new TooLarge();
-    throw err;
+  checkSnappyBlock(input, limit);
+  return Buffer.from(snappyUncompress(input, limit));
+}
+
+/** A snappy element produces at most 64 bytes from 3 (a copy with a 2-byte offset). */
+const SNAPPY_MAX_RATIO = 64 / 3;
+
+export function checkSnappyBlock(input: Buffer, limit: number): void {
+  let at = 0;
+  let declared = 0;
+  for (let shift = 0; ; shift += 7) {
+    if (at >= input.length || shift > 28) throw new Error('bad snappy length');
+    const byte = input[at++]!;
+    declared += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) break;
   }
+  if (declared > limit) throw tooLarge();
+  if (declared > (input.length - at) * SNAPPY_MAX_RATIO)
+    throw new Error('snappy block shorter than it declares');
+  let produced = 0;
+  while (at < input.length) {
+    const tag = input[at++]!;
+    let length: number;
+    if ((tag & 3) === 0) {
+      length = (tag >>> 2) + 1;
+      if (length > 60) {
+        const bytes = length - 60;
+        if (at + bytes > input.length) throw new Error('truncated snappy literal');
+        length = input.readUIntLE(at, bytes) + 1;
+        at += bytes;
+      }
+      if (at + length > input.length) throw new Error('truncated snappy literal');
+      at += length;
+    } else {
+      const offsetBytes = [0, 1, 2, 4][tag & 3]!;
+      if (at + offsetBytes > input.length) throw new Error('truncated snappy copy');
+      const offset = offsetBytes === 1 ? input[at]! + ((tag >>> 5) << 8) : input.readUIntLE(at, offsetBytes);
+      length = offsetBytes === 1 ? ((tag >>> 2) & 7) + 4 : (tag >>> 2) + 1;
+      at += offsetBytes;
+      if (offset === 0 || offset > produced) throw new Error('snappy copy before the start');
+    }
+    produced += length;
+    if (produced > declared) throw new Error('snappy block longer than it declares');
+  }
+  if (produced !== declared) throw new Error('snappy block shorter than it declares');
 }
 
 const LZ4_MAGIC = 0x184d2204;
@@ -126,7 +156,9 @@ const LZ4_BLOCK_SIZES: Record<number, number> = {
 
 /**
  * An LZ4 frame, block by block into one buffer (blocks may refer back to earlier ones), which
- * never grows past the limit plus one block.
+ * never grows past the limit plus one block. Every block is checked before it is decoded: no
+ * larger than the frame's block size, and its sequences walked (copying nothing) to find what it
+ * produces; lz4js decodes without bounds, so a 1 MB block of long matches cost it 740 ms before.
  */
 export const decodeLz4 = (input: Buffer, limit: number): Buffer => {
   if (input.length < 7 || input.readUInt32LE(0) !== LZ4_MAGIC) throw new Error('not an LZ4 frame');
@@ -136,7 +168,7 @@ export const decodeLz4 = (input: Buffer, limit: number): Buffer => {
   if (maxBlock === undefined) throw new Error('bad LZ4 block size');
   const blockChecksum = (flags & 0x10) !== 0;
   let at = 6 + (flags & 0x08 ? 8 : 0) + (flags & 0x01 ? 4 : 0) + 1;
-  let output = Buffer.alloc(Math.min(limit + maxBlock, 4 * maxBlock));
+  let output = Buffer.alloc(Math.min(limit, 4 * maxBlock));
   let size = 0;
   for (;;) {
     if (at + 4 > input.length) throw new Error('truncated LZ4 frame');
@@ -144,26 +176,61 @@ export const decodeLz4 = (input: Buffer, limit: number): Buffer => {
     at += 4;
     if (word === 0) break;
     const length = word & 0x7fffffff;
+    if (length > maxBlock) throw new Error('LZ4 block larger than the frame allows');
     if (at + length > input.length) throw new Error('truncated LZ4 block');
-    if (size + maxBlock > output.length) {
-      if (size > limit) throw new TooLarge();
-      const grown = Buffer.alloc(Math.min(limit + maxBlock, Math.max(2 * output.length, size + maxBlock)));
+    const stored = (word & 0x80000000) !== 0;
+    const produces = stored ? length : lz4BlockOutput(input, at, length, size, maxBlock);
+    if (size + produces > limit) throw tooLarge();
+    if (size + produces > output.length) {
+      const grown = Buffer.alloc(Math.min(limit, Math.max(2 * output.length, size + maxBlock)));
       output.copy(grown, 0, 0, size);
       output = grown;
     }
-    if (word & 0x80000000) {
-      input.copy(output, size, at, at + length);
-      size += length;
-    } else {
-      const end = lz4DecompressBlock(input, output, at, length, size);
-      if (end - size > maxBlock) throw new Error('LZ4 block larger than the frame allows');
-      size = end;
-    }
-    if (size > limit) throw new TooLarge();
+    if (stored) input.copy(output, size, at, at + length);
+    else lz4DecompressBlock(input, output, at, length, size);
+    size += produces;
     at += length + (blockChecksum ? 4 : 0);
   }
   return output.subarray(0, size);
 };
+
+/**
+ * What an LZ4 block produces, from its sequences alone: literal runs and matches, each match
+ * within what was produced before it (`before`: the earlier blocks of the frame).
+ */
+export function lz4BlockOutput(
+  input: Buffer,
+  at: number,
+  length: number,
+  before: number,
+  max: number,
+): number {
+  const end = at + length;
+  let produced = 0;
+  const extended = (count: number): number => {
+    for (let byte = 255; byte === 255; count += byte) {
+      if (at >= end) throw new Error('truncated LZ4 sequence');
+      byte = input[at++]!;
+    }
+    return count;
+  };
+  while (at < end) {
+    const token = input[at++]!;
+    const literals = token >> 4 === 15 ? extended(15) : token >> 4;
+    if (at + literals > end) throw new Error('truncated LZ4 literals');
+    at += literals;
+    produced += literals;
+    if (at === end) break;
+    if (at + 2 > end) throw new Error('truncated LZ4 match');
+    const offset = input.readUInt16LE(at);
+    at += 2;
+    if (offset === 0 || offset > before + produced) throw new Error('LZ4 match before the start');
+    produced += ((token & 15) === 15 ? extended(15) : token & 15) + 4;
+    if (produced > max) throw new Error('LZ4 block larger than the frame allows');
+  }
+  if (produced > max) throw new Error('LZ4 block larger than the frame allows');
+  return produced;
+}
 
 const ZSTD_MAGIC = 0xfd2fb528;
 /**
@@ -184,7 +251,7 @@ export const decodeZstd = (input: Buffer, limit: number): Buffer => {
   let total = 0;
   const stream = new ZstdStream((chunk) => {
     total += chunk.length;
-    if (total > limit) throw new TooLarge();
+    if (total > limit) throw tooLarge();
     chunks.push(chunk);
   });
   stream.push(input, true);
@@ -220,7 +287,7 @@ function checkZstdFrames(input: Buffer, limit: number): void {
     if (sizeBytes === 2) declared += 256;
     cursor += sizeBytes;
     if (declared > limit || (singleSegment === 0 && window > Math.max(limit, ZSTD_MAX_WINDOW)))
-      throw new TooLarge();
+      throw tooLarge();
     for (let last = 0; !last;) {
       if (cursor + 3 > input.length) throw new Error('truncated zstd block');
       const header = input[cursor]! | (input[cursor + 1]! << 8) | (input[cursor + 2]! << 16);
@@ -232,62 +299,4 @@ function checkZstdFrames(input: Buffer, limit: number): void {
     }
     at = cursor + (checksum ? 4 : 0);
   }
-}
-
-// ---- the stand-in for a batch that cannot be read ---------------------------------------------
-
-/**
- * kafkajs hands a codec only the compressed records, a view into the fetched batch, whose header
- * comes right before it: ..., attributes (int16, -40), lastOffsetDelta (int32, -38), ..., record
- * count (int32, -4). This reads that header back (checked against the batch length, magic byte
- * and codec) and answers with that many records in place of the batch's: the first marked with
- * the reason, the others bare, all at the batch's last offset, so the consumer moves past it.
- * It depends on kafkajs 2.2.4's decoder, which has had no release since 2023; the unit spec and
- * the e2e test of a decompression bomb fail if that changes.
- */
-function standInRecords(compressed: Buffer, type: CompressionTypes, reason: BatchSkipReason): Buffer {
-  const start = compressed.byteOffset;
-  if (start < 53) throw new Error(`cannot skip an unreadable batch (${reason}): no batch header`);
-  const header = Buffer.from(compressed.buffer, start - 53, 53);
-  const batchLength = header.readInt32BE(0);
-  const magic = header.readInt8(8);
-  const attributes = header.readInt16BE(13);
-  const lastOffsetDelta = header.readInt32BE(15);
-  const count = header.readInt32BE(49);
-  if (batchLength !== 49 + compressed.length || magic !== 2 || (attributes & 0x07) !== Number(type)) {
-    throw new Error(`cannot skip an unreadable batch (${reason}): the batch header does not match`);
-  }
-  if (count < 1 || count > MAX_SKIPPED_RECORDS || lastOffsetDelta < 0) {
-    throw new Error(`cannot skip an unreadable batch (${reason}) of ${count} records`);
-  }
-  const marked = record(lastOffsetDelta, [SKIPPED_BATCH_HEADER, reason]);
-  const bare = record(lastOffsetDelta);
-  const records = Buffer.allocUnsafe(marked.length + (count - 1) * bare.length);
-  marked.copy(records, 0);
-  for (let i = 1; i < count; i++) bare.copy(records, marked.length + (i - 1) * bare.length);
-  return records;
-}
-
-/** One record of a v2 batch with a null key and value, optionally one header. */
-function record(offsetDelta: number, header?: [string, string]): Buffer {
-  const body: number[] = [0, 0, ...varint(offsetDelta), ...varint(-1), ...varint(-1)];
-  if (header) {
-    const [key, value] = header.map((text) => Buffer.from(text, 'utf8'));
-    body.push(...varint(1), ...varint(key!.length), ...key!, ...varint(value!.length), ...value!);
-  } else {
-    body.push(...varint(0));
-  }
-  return Buffer.from([...varint(body.length), ...body]);
-}
-
-/** A zigzag varint, as Kafka's record format writes signed numbers. */
-function varint(value: number): number[] {
-  let zigzag = value >= 0 ? value * 2 : -value * 2 - 1;
-  const bytes: number[] = [];
-  while (zigzag >= 0x80) {
-    bytes.push((zigzag % 0x80) | 0x80);
-    zigzag = Math.floor(zigzag / 0x80);
-  }
-  bytes.push(zigzag);
-  return bytes;
 }

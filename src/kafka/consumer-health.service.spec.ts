@@ -158,17 +158,45 @@ describe(ConsumerHealthService.name, () => {
   });
 
   describe('a consumer that stopped', () => {
-    it('should fail readiness at once while it is replaced, and be ready again once a new one joined', () => {
+    it('should fail readiness at once while it is replaced, and be ready again once a new one fetched', () => {
       connected();
-      sut.broken('KafkaJSNonRetriableError: not authorised');
+      sut.broken('KafkaJSNonRetriableError: not authorised', NOW);
 
-      expect(sut.isBroken).toBe(true);
+      expect(sut.recovering).toBe(true);
       expect(sut.readiness(NOW).reasons).toEqual([
-        'Kafka consumer not in its group (stopped: KafkaJSNonRetriableError: not authorised)',
+        'Kafka consumer stopped (KafkaJSNonRetriableError: not authorised); replacing it',
       ]);
       sut.joinedGroup();
-      expect(sut.isBroken).toBe(false);
-      expect(sut.readiness(NOW).ready).toBe(true);
+      expect(sut.readiness(NOW).ready).toBe(false);
+      sut.fetched(NOW + 100);
+      expect(sut.recovering).toBe(false);
+      expect(sut.readiness(NOW + 100).ready).toBe(true);
+    });
+
+    it('should count a consumer that rejoins and stops again as not recovered, from its first stop', () => {
+      const deaths: string[] = [];
+      sut.onDeath((reason) => deaths.push(reason));
+      // A replacement joins its group, fetches the same unreadable batch and stops, once a second.
+      for (let second = 0; second <= 120; second++) {
+        sut.broken('RangeError: Maximum call stack size exceeded', NOW + second * 1000);
+        sut.joinedGroup();
+        sut.checkRecovery(120_000, undefined, NOW + second * 1000 + 500);
+      }
+
+      expect(deaths).toEqual(['RangeError: Maximum call stack size exceeded']);
+      expect(sut.liveness().ready).toBe(false);
+    });
+
+    it('should start a new recovery deadline after a replacement fetched', () => {
+      const deaths: string[] = [];
+      sut.onDeath((reason) => deaths.push(reason));
+      sut.broken('gone', NOW);
+      sut.fetched(NOW + 100_000);
+      sut.broken('gone again', NOW + 110_000);
+
+      expect(sut.checkRecovery(120_000, undefined, NOW + 200_000)).toBe(false);
+      expect(sut.checkRecovery(120_000, undefined, NOW + 230_001)).toBe(true);
+      expect(deaths).toEqual(['gone again']);
     });
 
     it('should stay live while it is replaced, and fail liveness for good once that failed', () => {

@@ -22,6 +22,8 @@ export class ConsumerHealthService {
   private lastFetchAt: number | undefined;
   private lostReason: string | undefined = 'not started';
   private brokenReason: string | undefined;
+  /** When the consumer first stopped, until a replacement fetches: rejoining is not recovering. */
+  private brokenSince: number | undefined;
   private deadReason: string | undefined;
   private readonly missingTopics = new Set<string>();
   private readonly deathListeners: Array<(reason: string) => void> = [];
@@ -42,7 +44,6 @@ export class ConsumerHealthService {
   joinedGroup(): void {
     this.joined = true;
     this.lostReason = undefined;
-    this.brokenReason = undefined;
   }
 
   lost(reason: string): void {
@@ -50,10 +51,30 @@ export class ConsumerHealthService {
     this.lostReason = reason;
   }
 
-  /** The consumer stopped and is being replaced: not ready until a new one is in its group. */
-  broken(reason: string): void {
+  /**
+   * The consumer stopped and is being replaced: not ready until a replacement fetches. A consumer
+   * that joins its group and stops again (a record it cannot read) has not recovered, so the
+   * recovery deadline runs from the first stop.
+   */
+  broken(reason: string, now = Date.now()): void {
     this.lost(`stopped: ${reason}`);
     this.brokenReason = reason;
+    this.brokenSince ??= now;
+  }
+
+  /** Whether a stopped consumer is being replaced. */
+  get recovering(): boolean {
+    return this.brokenSince !== undefined;
+  }
+
+  /**
+   * Gives up (see `dead`) once the consumer has been stopped for longer than `timeoutMs` without
+   * a replacement fetching; true then.
+   */
+  checkRecovery(timeoutMs: number, reason = this.brokenReason, now = Date.now()): boolean {
+    if (this.brokenSince === undefined || now - this.brokenSince <= timeoutMs) return false;
+    this.dead(reason ?? 'stopped');
+    return true;
   }
 
   /** Replacing the consumer failed for too long: the process should be replaced. */
@@ -72,16 +93,15 @@ export class ConsumerHealthService {
     else this.missingTopics.delete(topic);
   }
 
+  /** A fetch came back: a consumer being replaced has recovered. */
   fetched(now = Date.now()): void {
     this.lastFetchAt = now;
+    this.brokenReason = undefined;
+    this.brokenSince = undefined;
   }
 
   get warm(): boolean {
     return this.behind.size === 0;
-  }
-
-  get isBroken(): boolean {
-    return this.brokenReason !== undefined;
   }
 
   /** Partitions not caught up with the log as it was at start-up. */
@@ -92,7 +112,11 @@ export class ConsumerHealthService {
   /** What keeps the consumer from following Kafka right now; empty when it does. */
   kafkaProblems(now = Date.now()): string[] {
     const problems: string[] = [];
-    if (!this.joined) problems.push(`Kafka consumer not in its group (${this.lostReason ?? 'joining'})`);
+    if (this.brokenReason !== undefined) {
+      problems.push(`Kafka consumer stopped (${this.brokenReason}); replacing it`);
+    } else if (!this.joined) {
+      problems.push(`Kafka consumer not in its group (${this.lostReason ?? 'joining'})`);
+    }
     if (this.lastFetchAt === undefined || now - this.lastFetchAt > FETCH_STALE_MS) {
       problems.push(`no fetch from Kafka for over ${FETCH_STALE_MS / 1000} s`);
     }

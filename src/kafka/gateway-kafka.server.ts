@@ -10,6 +10,7 @@ import { registerCompressionCodecs } from './compression-codecs.js';
 import { KAFKA_RECORD_BATCH, KafkaBatchContext, type ConsumedBatch } from './consumed-batch.js';
 import { ConsumerHealthService } from './consumer-health.service.js';
 import { ConsumerReplacer } from './consumer-replacer.js';
+import { fetchDecodingProblem, limitRecordsPerFetch } from './fetch-decoding.patch.js';
 import { instanceGroupId, kafkaClientConfig } from './kafka-client.config.js';
 import { OwnerGroup } from './owner-group.js';
 
@@ -17,6 +18,15 @@ import { OwnerGroup } from './owner-group.js';
 const FETCH_MAX_WAIT_MS = 1000;
 /** A consumer whose process died is out of its group after this long. */
 const SESSION_TIMEOUT_MS = 10_000;
+/**
+ * What one fetch may bring of one partition: the broker's default largest batch
+ * (`max.message.bytes`), which a batch larger than this still comes whole (Kafka returns the
+ * first batch of a partition whatever its size). A fetch brings at most MAX_FETCH_BYTES, whatever
+ * the partition count: each of its batches inflates to at most KAFKA_MAX_DECOMPRESSED_BYTES and
+ * is decoded to at most KAFKA_MAX_BATCH_RECORDS records per partition.
+ */
+const MAX_BYTES_PER_PARTITION = 1024 * 1024;
+const MAX_FETCH_BYTES = 8 * 1024 * 1024;
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 5000;
 
@@ -58,7 +68,6 @@ export class GatewayKafkaServer extends ServerKafka {
   private readonly offsetResets = new Set<string>();
   /** The configured topic names, so every event shares one string per topic. */
   private readonly topicNames: Map<string, string>;
-  private brokenSince: number | undefined;
   private readonly replacer: ConsumerReplacer;
   private closing = false;
   private logWatch: NodeJS.Timeout | undefined;
@@ -78,7 +87,7 @@ export class GatewayKafkaServer extends ServerKafka {
       {
         restart: () => this.restartConsumer(),
         restarted: (cause) => this.metrics.consumerRestarted(cause),
-        overdue: (reason) => this.checkRecoveryDeadline(reason),
+        overdue: (reason) => this.health.checkRecovery(config.kafka.recoveryTimeoutMs, reason),
         warn: (message) => this.logger.warn(message),
       },
       { firstMs: FIRST_RETRY_MS, maxMs: MAX_RETRY_MS },
@@ -87,7 +96,9 @@ export class GatewayKafkaServer extends ServerKafka {
 
   override async listen(callback: (err?: unknown) => void): Promise<void> {
     try {
+      if (fetchDecodingProblem) throw new Error(fetchDecodingProblem);
       registerCompressionCodecs(this.config.kafka.maxDecompressedBytes);
+      limitRecordsPerFetch(this.config.kafka.maxBatchRecords);
       const handler = this.getHandlerByPattern(KAFKA_RECORD_BATCH);
       if (!handler) throw new Error(`No handler is bound to ${KAFKA_RECORD_BATCH}`);
       this.batchHandler = handler;
@@ -160,6 +171,8 @@ export class GatewayKafkaServer extends ServerKafka {
       groupId: instanceGroupId(this.config.kafka.groupPrefix),
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
+      maxBytesPerPartition: MAX_BYTES_PER_PARTITION,
+      maxBytes: MAX_FETCH_BYTES,
       sessionTimeout: SESSION_TIMEOUT_MS,
       metadataMaxAge: this.config.kafka.metadataRefreshMs,
       // This transport replaces a stopped consumer itself, with a group of its own.
@@ -190,11 +203,15 @@ export class GatewayKafkaServer extends ServerKafka {
           if (offset !== undefined) consumer.seek({ topic, partition, offset: String(offset) });
         }
       }
-      this.brokenSince = undefined;
       this.health.joinedGroup();
-      this.bus.feedRestored();
     });
-    consumer.on(events.FETCH, () => mine() && this.health.fetched());
+    // A replacement has recovered once it fetches: one that joins and stops again on the same
+    // batch has not, and must not keep streams or the recovery deadline going.
+    consumer.on(events.FETCH, () => {
+      if (!mine()) return;
+      if (this.health.recovering) this.bus.feedRestored();
+      this.health.fetched();
+    });
     // A batch of only transaction markers moves no record through the handler, but still moves on.
     consumer.on(events.END_BATCH_PROCESS, ({ payload }) => {
       if (!mine() || !this.takes(payload.topic, payload.partition)) return;
@@ -255,12 +272,11 @@ export class GatewayKafkaServer extends ServerKafka {
   private stopped(consumer: Consumer, error: Error): void {
     if (consumer !== this.current || this.closing) return;
     const reason = describe(error);
-    this.brokenSince ??= Date.now();
     this.health.broken(reason);
     // A broker out of reach is everyone's problem; anything else is this instance's.
     if (!isConnectivityError(error)) this.bus.feedLost(reason);
     this.logger.error(`The Kafka consumer stopped (${reason}); replacing it`);
-    this.checkRecoveryDeadline(reason);
+    this.health.checkRecovery(this.config.kafka.recoveryTimeoutMs);
     this.replacer.request(isConnectivityError(error) ? 'unreachable' : 'error');
   }
 
@@ -269,14 +285,6 @@ export class GatewayKafkaServer extends ServerKafka {
     this.current = undefined;
     await old?.disconnect().catch(() => undefined);
     await this.startConsumer();
-  }
-
-  /** Gives up once the consumer has been down for KAFKA_RECOVERY_TIMEOUT_MS; true then. */
-  private checkRecoveryDeadline(reason: string): boolean {
-    if (this.brokenSince === undefined) return false;
-    if (Date.now() - this.brokenSince <= this.config.kafka.recoveryTimeoutMs) return false;
-    this.health.dead(reason);
-    return true;
   }
 
   private scheduleLogWatch(): void {
@@ -290,7 +298,7 @@ export class GatewayKafkaServer extends ServerKafka {
 
   /** Every partition's log end now; a partition added at run time starts at its beginning. */
   private async refreshLogEnds(): Promise<void> {
-    if (this.brokenSince !== undefined) this.checkRecoveryDeadline('no consumer joined its group');
+    if (this.health.recovering) this.health.checkRecovery(this.config.kafka.recoveryTimeoutMs);
     for (const topic of this.config.kafka.topics) {
       try {
         const offsets = await this.admin!.fetchTopicOffsets(topic);

@@ -10,10 +10,10 @@ import type { HubSubscriber } from '../event-bus/stream-hub.js';
 import type { MetricsService } from '../metrics/metrics.service.js';
 import { OwnershipMetrics } from '../metrics/ownership.metrics.js';
 import { newBus, testConfig } from '../testing/fixtures.js';
-import { SKIPPED_BATCH_HEADER } from './compression-codecs.js';
 import type { ConsumedBatch } from './consumed-batch.js';
 import type { DeadLetter, DeadLetterService } from './dead-letter.service.js';
 import { InboundRecordService } from './inbound-record.service.js';
+import { SKIPPED_BATCH_HEADER, SKIPPED_COUNT_HEADER, SKIPPED_FROM_HEADER } from './skipped-batch.js';
 
 const SECRET = 'card-4111-1111-1111-1111';
 const TIMESTAMP = '1700000000000';
@@ -187,18 +187,23 @@ describe(InboundRecordService.name, () => {
     expect(copies).toEqual([['alerts/0/10', 'not-json']]);
   });
 
-  it('should count a skipped compressed batch once, whatever its stand-in records', async () => {
-    const marked = message(null, 20, { [SKIPPED_BATCH_HEADER]: Buffer.from('too-large') });
-    const bare = message(null, 20);
+  it('should count, log and dead-letter a skipped batch by the one record that stands for it', async () => {
+    const marker = message(null, 20, {
+      [SKIPPED_BATCH_HEADER]: Buffer.from('too-many-records'),
+      [SKIPPED_FROM_HEADER]: Buffer.from('5'),
+      [SKIPPED_COUNT_HEADER]: Buffer.from('650000'),
+    });
 
-    sut.takeBatch(batchOf([marked, bare, bare, bare]));
+    sut.takeBatch(batchOf([marker]));
 
     expect(await counted(metrics, 'kafka_batches_skipped_total', 'reason')).toEqual(
-      new Map([['too-large', 1]]),
+      new Map([['too-many-records', 1]]),
     );
     expect((await counted(metrics, 'kafka_records_invalid_total', 'reason')).size).toBe(0);
-    expect(warnings).toEqual(['Skipped a compressed batch of orders/1 ending at offset 20: too-large']);
-    expect(copies).toEqual([]);
+    expect(warnings).toEqual([
+      'Skipped a batch of 650000 records of orders/1 at offsets 5 to 20: too-many-records',
+    ]);
+    expect(copies).toEqual([['orders/1/20', 'too-many-records']]);
     expect(bus.position(bus.topicSet(['orders'])).get('orders', 1)).toBe(21);
   });
 

@@ -6,10 +6,16 @@ import type { GatewayEvent } from '../event-bus/gateway-event.js';
 import { OwnershipService } from '../event-bus/ownership.service.js';
 import { MAX_OFFSET } from '../event-bus/log-position.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { BATCH_SKIP_REASONS, SKIPPED_BATCH_HEADER, type BatchSkipReason } from './compression-codecs.js';
 import type { ConsumedBatch } from './consumed-batch.js';
 import { DeadLetterService, type DeadLetter } from './dead-letter.service.js';
 import { parseRecordValue, type InvalidRecordReason, type ParseResult } from './record-parser.js';
+import {
+  BATCH_SKIP_REASONS,
+  SKIPPED_BATCH_HEADER,
+  SKIPPED_COUNT_HEADER,
+  SKIPPED_FROM_HEADER,
+  type BatchSkipReason,
+} from './skipped-batch.js';
 
 /**
  * Why a record carries no event: the contract, an offset past what the gateway tracks
@@ -49,20 +55,15 @@ export class InboundRecordService {
     const liveFrom = this.bus.liveFromOf(topic, partition) ?? 0;
     // In partition-owner mode, a record on a keyed topic must be on its users' partition.
     const owners = this.ownership?.enabled ? this.ownership : undefined;
-    let previous = -1;
     let records = 0;
     for (const message of batch.messages) {
       const offset = Number(message.offset);
-      // The stand-in records of a skipped batch share its last offset: it counts once.
-      if (offset === previous) continue;
-      previous = offset;
       records++;
       const skipped = skipReason(message);
       if (skipped) {
-        this.metrics.batchSkipped(skipped);
-        this.logger.warn(
-          `Skipped a compressed batch of ${topic}/${partition} ending at offset ${offset}: ${skipped}`,
-        );
+        this.skippedBatch(topic, partition, message, skipped);
+        if (offset >= liveFrom)
+          deadLetters.push({ source: { topic, partition, offset }, message, reason: skipped });
         continue;
       }
       let parsed: ParseResult | { ok: false; reason: SkipReason } =
@@ -95,6 +96,21 @@ export class InboundRecordService {
     this.deadLetters.copy(deadLetters);
   }
 
+  /** A batch the fetch decoder did not decode; `marker` stands for it at its last offset. */
+  private skippedBatch(
+    topic: string,
+    partition: number,
+    marker: KafkaMessage,
+    reason: BatchSkipReason,
+  ): void {
+    this.metrics.batchSkipped(reason);
+    const from = headerText(marker, SKIPPED_FROM_HEADER) ?? '?';
+    const count = headerText(marker, SKIPPED_COUNT_HEADER) ?? '?';
+    this.logger.warn(
+      `Skipped a batch of ${count} records of ${topic}/${partition} at offsets ${from} to ${marker.offset}: ${reason}`,
+    );
+  }
+
   private logInvalid(topic: string, partition: number, invalid: Map<SkipReason, number[]>): void {
     const parts: string[] = [];
     for (const [reason, offsets] of invalid) {
@@ -110,7 +126,11 @@ export class InboundRecordService {
 
 function skipReason(message: KafkaMessage): BatchSkipReason | undefined {
   if (message.value !== null) return undefined;
-  const header = message.headers?.[SKIPPED_BATCH_HEADER];
-  const reason = Buffer.isBuffer(header) ? header.toString() : undefined;
+  const reason = headerText(message, SKIPPED_BATCH_HEADER);
   return BATCH_SKIP_REASONS.find((known) => known === reason);
+}
+
+function headerText(message: KafkaMessage, name: string): string | undefined {
+  const header = message.headers?.[name];
+  return Buffer.isBuffer(header) ? header.toString() : undefined;
 }

@@ -66,7 +66,7 @@ export class MetricsService {
   });
   private readonly batchesSkipped = new Counter({
     name: 'kafka_batches_skipped_total',
-    help: 'Compressed record batches skipped, by reason: too-large (past KAFKA_MAX_DECOMPRESSED_BYTES) or undecodable',
+    help: 'Record batches skipped, by reason: too-large (past KAFKA_MAX_DECOMPRESSED_BYTES), too-many-records (past KAFKA_MAX_BATCH_RECORDS) or undecodable',
     labelNames: ['reason'],
     registers: [this.registry],
   });

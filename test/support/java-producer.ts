@@ -9,7 +9,8 @@ const SOURCE = join(dirname(fileURLToPath(import.meta.url)), 'CompressingProduce
 
 /**
  * Writes `values` to one partition with Kafka's own Java producer (from the broker's jars), in
- * one batch compressed with `codec`; resolves with their offsets. `@zeros:<n>` is n zero bytes.
+ * one batch compressed with `codec`; resolves with their offsets. `@zeros:<n>` is n zero bytes,
+ * `@empty:<n>` n records with empty values (its offset is the last one's).
  */
 export function produceWithJava(
   topic: string,
@@ -22,7 +23,7 @@ export function produceWithJava(
     const child = execFile(
       'java',
       [
-        '-Xmx256m',
+        '-Xmx512m',
         '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
         '-cp',
         classpathFor(),
