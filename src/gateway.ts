@@ -20,7 +20,7 @@ export async function startGateway(app: INestApplication): Promise<void> {
   for (const warning of config.warnings) logger.warn(warning);
   const management = app.get(ManagementServer);
   // First of all, so that no route, however it is written, answers on the wrong port.
-  if (management.enabled) app.use(separateManagementRoutes(management));
+  app.use(separateManagementRoutes(management));
   const { corsOrigins } = config.http;
   // Only listed origins, with credentials; the configuration refuses a wildcard.
   if (corsOrigins.length > 0) {

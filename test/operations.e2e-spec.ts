@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { probe } from './support/http-probe.js';
+import { probe, rawStatus } from './support/http-probe.js';
 import { readRecord } from './support/kafka-reader.js';
 import { TestStream } from './support/sse-client.js';
 import { useGatewaySuite } from './support/gateway-suite.js';
@@ -266,6 +266,15 @@ describe('Operating surface: metrics, API docs, publish, probes (e2e)', () => {
           404,
           expect.objectContaining({ statusCode: 404, error: 'Not Found' }),
         ]);
+      }
+    });
+
+    it('should refuse, with a 400, a request target that names them as an absolute URL on the public port', async () => {
+      const { url } = managed.gateway;
+
+      for (const path of OPERATIONS) {
+        const status = await rawStatus(url, `GET http://gateway.test${path} HTTP/1.1`);
+        expect([path, status]).toEqual([path, 400]);
       }
     });
 

@@ -172,6 +172,18 @@ describe(ReplayStore.name, () => {
       expect(offsetsOf(aliceOwn)).toEqual(['orders/0/0']);
     });
 
+    it("should charge each recipient of an event for many users the event's own size, not the audience list", () => {
+      sut = new ReplayStore({ ...LIMITS, maxBytesPerUser: 64 * 1024, maxBytes: 64 * 1024 ** 2 });
+      sut.completeFrom('orders', 0, 0);
+      const audience = Array.from({ length: 5000 }, (_, i) => `user-${String(i).padStart(4, '0')}`);
+      append(event(0, { kind: 'user', userId: 'user-0001' }));
+      // Each list is about 140 KB; the events themselves are a few dozen bytes.
+      for (let offset = 1; offset <= 8; offset++) append(event(offset, { kind: 'users', userIds: audience }));
+
+      const resumed = replay('user-0001', ['orders'], from([['orders', 0, 0]]));
+      expect(offsetsOf(resumed)).toEqual(Array.from({ length: 9 }, (_, offset) => `orders/0/${offset}`));
+    });
+
     it('should keep an event for several users while any of them still holds it', () => {
       sut = new ReplayStore({ ...LIMITS, maxBytesPerUser: 5000 });
       sut.completeFrom('orders', 0, 0);

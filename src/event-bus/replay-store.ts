@@ -24,8 +24,13 @@ interface Entry {
   readonly seq: number;
   /** The record's timestamp, or the time it arrived if the producer's clock is ahead. */
   readonly at: number;
-  /** What the event itself takes, counted while a key holds it. */
+  /** What the event takes on the heap, audience included, counted while a key holds it. */
   readonly bytes: number;
+  /**
+   * What each key holding it is charged against its cap: the event's type and data, not the
+   * audience. An event for 5,000 users would otherwise cost each of them the whole list.
+   */
+  readonly charge: number;
   /** Key lists still holding it. */
   holders: number;
 }
@@ -113,6 +118,7 @@ export class ReplayStore {
       seq: this.seq++,
       at: Math.min(event.timestamp, now),
       bytes,
+      charge: keys.length > 1 ? contentBytes(event) : bytes,
       holders: keys.length,
     };
     this.order.push(entry);
@@ -130,7 +136,7 @@ export class ReplayStore {
     for (const key of keys) {
       const list = this.keyList(key, event.audience.kind === 'broadcast');
       list.entries.push(entry);
-      list.bytes += bytes;
+      list.bytes += entry.charge;
       while (list.bytes > list.cap && list.entries.size > 1) this.dropOldestOf(key, list);
     }
     this.evict(now);
@@ -251,7 +257,7 @@ export class ReplayStore {
    * the heap once nobody holds it. An emptied list goes unless `dropEmpty` is false.
    */
   private release(key: string, list: KeyList, entry: Entry, dropEmpty = true): void {
-    list.bytes -= entry.bytes;
+    list.bytes -= entry.charge;
     this.heapBytes -= SLOT_BYTES;
     if (--entry.holders === 0) {
       this.heapBytes -= entry.bytes;
@@ -291,10 +297,15 @@ export class ReplayStore {
   }
 }
 
+/** The event object with its type and data, without its audience. */
+function contentBytes(event: GatewayEvent): number {
+  return EVENT_BYTES + stringBytes(event.type) + stringBytes(event.data);
+}
+
 /** What an event takes beyond its entry: the event object, its audience and its strings. */
 function eventBytes(event: GatewayEvent): number {
   const { audience } = event;
-  let bytes = EVENT_BYTES + AUDIENCE_BYTES + stringBytes(event.type) + stringBytes(event.data);
+  let bytes = contentBytes(event) + AUDIENCE_BYTES;
   if (audience.kind === 'user') bytes += stringBytes(audience.userId);
   if (audience.kind === 'users') {
     bytes += 16 + 8 * audience.userIds.length;

@@ -17,16 +17,23 @@ export function isManagementPath(url: string): boolean {
 }
 
 /**
- * With a management port, operational routes are answered there only, and everything else on the
- * public port only: the other side gets the 404 an unknown route gets. It runs before Nest's
- * router and the docs' static files, so nothing is served from the wrong port.
+ * Runs before Nest's router and the docs' static files. A request target that is not a path
+ * (`GET http://host/metrics`, which Node accepts and Express routes by the path inside it) is
+ * refused, so that routes are always decided on the path Express routes by. With a management
+ * port, operational routes are answered there only, and everything else on the public port only:
+ * the other side gets the 404 an unknown route gets.
  */
 export function separateManagementRoutes(
   management: ManagementServer,
 ): (request: IncomingMessage, response: ServerResponse, next: () => void) => void {
   return (request, response, next) => {
-    if (isManagementPath(request.url ?? '/') === management.received(request)) return next();
-    const path = (request.url ?? '/').split('?', 1)[0];
+    const target = request.url ?? '/';
+    if (!target.startsWith('/')) {
+      answerWithError(response, new GatewayError('bad-request', 'The request target must be a path'));
+      return;
+    }
+    if (!management.enabled || isManagementPath(target) === management.received(request)) return next();
+    const path = target.split('?', 1)[0];
     answerWithError(response, new GatewayError('not-found', `Cannot ${request.method} ${path}`));
   };
 }

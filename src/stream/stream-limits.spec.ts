@@ -107,12 +107,15 @@ describe(StreamLimits.name, () => {
     sut.admit('alice', NOW + 3000);
   });
 
-  it('should forget the rates of users that have been quiet long enough', () => {
+  it('should forget the rates of users that have been quiet long enough, and only theirs', () => {
     sut.admit('alice', NOW);
+    for (let i = 0; i < 60; i++) sut.admit('bob', NOW + 60_000);
 
     sut.sweep(NOW + 60_000);
 
-    // A fresh bucket: the whole burst is there again.
+    // alice's bucket is full again, bob's is not: only alice is forgotten.
+    expect(sut.usersRateTracked).toBe(1);
+    expect(() => sut.admit('bob', NOW + 60_000)).toThrow('This user opens streams too fast');
     for (let i = 0; i < 60; i++) sut.admit('alice', NOW + 60_000);
   });
 });

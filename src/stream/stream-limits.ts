@@ -35,6 +35,11 @@ export class StreamLimits {
     return this.total;
   }
 
+  /** Users whose opening rate is remembered. */
+  get usersRateTracked(): number {
+    return this.userBuckets.size;
+  }
+
   openFor(userId: string): number {
     return this.perUser.get(userId) ?? 0;
   }

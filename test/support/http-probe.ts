@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { SseParser, type SseBlock } from './sse-parse.js';
 
 export interface ProbeAnswer {
@@ -78,4 +79,34 @@ export async function mapConcurrently<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
   return results;
+}
+
+/**
+ * The status of one request written by hand on a socket, for request targets fetch never sends
+ * (`GET http://host/path HTTP/1.1`, the absolute form a proxy receives).
+ */
+export function rawStatus(url: string, requestLine: string, deadlineMs = 10_000): Promise<number> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port) });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`No answer within ${deadlineMs} ms to ${requestLine}`));
+    }, deadlineMs);
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+      const match = /^HTTP\/1\.1 (\d{3})/.exec(received);
+      if (!match) return;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(Number(match[1]));
+    });
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    socket.write(`${requestLine}\r\nHost: ${hostname}\r\nConnection: close\r\n\r\n`);
+  });
 }
