@@ -51,22 +51,27 @@ async function built(path) {
 const { parseGatewayConfig } = await built('config/gateway.config.js');
 /** @type {typeof import('../src/event-bus/event-bus.service.js')} */
 const { EventBusService } = await built('event-bus/event-bus.service.js');
+/** @type {typeof import('../src/log/partition-log.service.js')} */
+const { PartitionLogService } = await built('log/partition-log.service.js');
+/** @type {typeof import('../src/ownership/ownership.js')} */
+const { EveryInstance } = await built('ownership/ownership.js');
 /** @type {typeof import('../src/metrics/metrics.service.js')} */
 const { MetricsService } = await built('metrics/metrics.service.js');
 /** @type {typeof import('../src/kafka/inbound-record.service.js')} */
 const { InboundRecordService } = await built('kafka/inbound-record.service.js');
-/** @type {typeof import('../src/stream/flush-scheduler.js')} */
-const { FlushScheduler } = await built('stream/flush-scheduler.js');
-/** @type {typeof import('../src/stream/sse-frame.js')} */
-const { FrameCache } = await built('stream/sse-frame.js');
+/** @type {typeof import('../src/sse/flush-scheduler.js')} */
+const { FlushScheduler } = await built('sse/flush-scheduler.js');
+/** @type {typeof import('../src/sse/sse-frame.js')} */
+const { FrameCache } = await built('sse/sse-frame.js');
+/** @type {typeof import('../src/stream/resume-plan.js')} */
+const { resumeFrom } = await built('stream/resume-plan.js');
 /** @type {typeof import('../src/stream/stream-connection.js')} */
 const { StreamConnection } = await built('stream/stream-connection.js');
 /** @type {typeof import('../src/stream/timer-wheel.js')} */
 const { TimerWheel } = await built('stream/timer-wheel.js');
 
-/** A response that takes everything at once and counts it. */
+/** A stream's sink that takes everything at once and counts it. */
 class CountingResponse {
-  headersSent = false;
   writableLength = 0;
   characters = 0;
   writes = 0;
@@ -76,8 +81,10 @@ class CountingResponse {
     this.writes++;
     return true;
   }
+  open() {}
   once() {}
   removeListener() {}
+  end() {}
   destroy() {}
 }
 
@@ -117,9 +124,9 @@ function makeBatches() {
       partition,
       fetchedOffset,
       highWatermark: fetchedOffset + RECORDS_PER_BATCH,
-      lastOffset: fetchedOffset + RECORDS_PER_BATCH - 1,
+      next: fetchedOffset + RECORDS_PER_BATCH,
       offsetReset: false,
-      messages,
+      records: messages,
     });
   }
   return made;
@@ -156,16 +163,20 @@ async function gatewayRound() {
     JWT_AUDIENCE: 'bench',
   });
   const metrics = new MetricsService();
-  const bus = new EventBusService(config, metrics);
-  for (let partition = 0; partition < PARTITIONS; partition++) bus.startPartition(TOPIC, partition, 0, 0);
+  const log = new PartitionLogService(config, metrics);
+  const bus = new EventBusService(log);
+  for (let partition = 0; partition < PARTITIONS; partition++) log.startPartition(TOPIC, partition, 0, 0);
   const deadLetters = /** @type {import('../src/kafka/dead-letter.service.js').DeadLetterService} */ (
     /** @type {unknown} */ ({ copy() {} })
   );
-  const inbound = new InboundRecordService(config, bus, metrics, deadLetters);
+  const inbound = new InboundRecordService(config, log, metrics, deadLetters, new EveryInstance([TOPIC]));
   const wheel = new TimerWheel(250);
   const owner = {
     hub: bus,
+    log,
     wheel,
+    resumeScope: () => () => true,
+    opened() {},
     frames: new FrameCache(),
     flushes: new FlushScheduler(),
     closed() {},
@@ -183,12 +194,9 @@ async function gatewayRound() {
   for (let i = 0; i < streams; i++) {
     const response = new CountingResponse();
     responses.push(response);
-    const observer = /** @type {import('rxjs').Subscriber<import('@nestjs/common').MessageEvent>} */ (
-      /** @type {unknown} */ ({ next: () => (response.headersSent = true), complete() {}, error() {} })
-    );
     const user = { id: `u${i}`, topics: undefined, expiresAt: Date.now() + 3_600_000 };
-    const response_ = /** @type {import('node:http').ServerResponse} */ (/** @type {unknown} */ (response));
-    new StreamConnection(owner, user, bus.topicSet([TOPIC]), response_, observer, `c${i}`).start(undefined);
+    const ids = { connectionId: `c${i}`, requestId: `r${i}` };
+    new StreamConnection(owner, user, bus.topicSet([TOPIC]), response, resumeFrom(undefined), ids).start();
   }
   const all = makeBatches();
   await turn();
@@ -205,7 +213,7 @@ async function rawRound() {
   const all = makeBatches();
   await turn();
   return timed(all, (batch) => {
-    for (const message of batch.messages) {
+    for (const message of batch.records) {
       /** @type {unknown} */
       const parsed = JSON.parse(/** @type {Buffer} */ (message.value).toString('utf8'));
       const record = /** @type {{ type: string, userId: string, data: unknown }} */ (parsed);

@@ -963,7 +963,7 @@ async function runStorm(storm) {
 async function gatewayLogPosition() {
   /** @type {unknown} */
   const module = await import(pathToFileURL(join(projectRoot, 'dist', 'event-bus', 'log-position.js')).href);
-  return /** @type {typeof import('../src/event-bus/log-position.js')} */ (module).LogPosition;
+  return /** @type {typeof import('../src/log/log-position.js')} */ (module).LogPosition;
 }
 
 /**

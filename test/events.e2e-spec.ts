@@ -1,4 +1,4 @@
-import { LogPosition } from '../src/event-bus/log-position.js';
+import { LogPosition } from '../src/log/log-position.js';
 import { randomUUID } from 'node:crypto';
 import { RawStream, TestStream, type ReceivedEvent } from './support/sse-client.js';
 import { useGatewaySuite } from './support/gateway-suite.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { LogPosition } from '../src/event-bus/log-position.js';
+import { LogPosition } from '../src/log/log-position.js';
 import { ensureTopics, splitList } from '../scripts/kafka-topics.mjs';
 import { produceWithJava, type JavaCodec } from './support/java-producer.js';
 import { createTestProducer, type TestProducer } from './support/kafka-producer.js';

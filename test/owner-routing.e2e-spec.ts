@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ensureTopics, splitList } from '../scripts/kafka-topics.mjs';
-import { OwnershipService } from '../src/event-bus/ownership.service.js';
-import { UserPartitioner } from '../src/event-bus/user-partition.js';
+import { OWNERSHIP } from '../src/ownership/ownership.js';
+import type { PartitionOwnershipService } from '../src/ownership/partition-ownership.service.js';
+import { UserPartitioner } from '../src/ownership/user-partition.js';
 import { MetricsService } from '../src/metrics/metrics.service.js';
 import { createTestProducer, type TestProducer } from './support/kafka-producer.js';
 import { NodeRouter } from './support/node-router.js';
@@ -38,7 +39,7 @@ describe('Owner routing, KAFKA_CONSUMPTION=partition-owner (e2e)', () => {
       if (partitioner.partitionOf(id) === partition) return id;
     }
   };
-  const ownershipOf = (node: string): OwnershipService => gateways.get(node)!.app.get(OwnershipService);
+  const ownershipOf = (node: string): PartitionOwnershipService => gateways.get(node)!.app.get(OWNERSHIP);
   /** The owner of each partition index as one instance's map says, undefined while it has none. */
   const mapOf = (node: string): Array<string | undefined> => {
     const ownership = ownershipOf(node);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { LogPosition } from '../src/event-bus/log-position.js';
+import { LogPosition } from '../src/log/log-position.js';
 import { createTestProducer, type TestProducer } from './support/kafka-producer.js';
 import { TestStream } from './support/sse-client.js';
 import { startTestGateway, type TestGateway } from './support/test-gateway.js';
@@ -191,7 +191,7 @@ describe('Resumable streams (e2e)', () => {
         );
         await waitFor(
           () =>
-            small.bus.replay(sub, small.bus.topicSet(['orders']), LogPosition.parse(old.id)!).ok === false,
+            small.log.replay(sub, ['orders'], LogPosition.parse(old.id)!).ok === false,
           'the first event to be evicted',
         );
 

@@ -1,9 +1,9 @@
-import type { GatewayEvent } from './gateway-event.js';
-import { LogPosition } from './log-position.js';
-import type { HubSubscriber } from './stream-hub.js';
+import type { GatewayEvent } from '../log/gateway-event.js';
+import { LogPosition } from '../log/log-position.js';
+import type { PartitionLogService } from '../log/partition-log.service.js';
+import { alice, everyone, eventOf, newLog, publish } from '../testing/fixtures.js';
 import type { EventBusService } from './event-bus.service.js';
-import type { MetricsService } from '../metrics/metrics.service.js';
-import { alice, bob, everyone, eventOf, newBus, publish } from '../testing/fixtures.js';
+import type { HubSubscriber } from './stream-hub.js';
 
 interface Received {
   readonly deliveries: Array<[GatewayEvent, string]>;
@@ -13,10 +13,10 @@ interface Received {
 
 describe('EventBusService', () => {
   let sut: EventBusService;
-  let metrics: MetricsService;
+  let log: PartitionLogService;
 
   beforeEach(() => {
-    ({ bus: sut, metrics } = newBus());
+    ({ bus: sut, log } = newLog());
   });
 
   function subscribe(userId: string, topics: string[]): Received {
@@ -37,7 +37,7 @@ describe('EventBusService', () => {
     const bobs = subscribe('bob', ['chat', 'orders']);
 
     const delivered = publish(
-      sut,
+      log,
       eventOf('orders', 0, 0, alice),
       eventOf('orders', 0, 1, everyone),
       eventOf('chat', 0, 0, alice),
@@ -58,7 +58,7 @@ describe('EventBusService', () => {
   it("should give every event an id: its position, then the stream's cursor just past it", () => {
     const received = subscribe('alice', ['chat', 'orders']);
 
-    publish(sut, eventOf('orders', 1, 0, alice));
+    publish(log, eventOf('orders', 1, 0, alice));
 
     const [[, id]] = received.deliveries as [[GatewayEvent, string]];
     expect(id.split(';')[0]).toBe('orders/1/0');
@@ -73,7 +73,7 @@ describe('EventBusService', () => {
       subscribe('carol', ['chat', 'orders']),
     ];
 
-    publish(sut, eventOf('orders', 0, 0, everyone));
+    publish(log, eventOf('orders', 0, 0, everyone));
 
     const ids = streams.map((stream) => stream.deliveries[0]![1]);
     expect(ids[0]).toBe(ids[1]);
@@ -84,15 +84,15 @@ describe('EventBusService', () => {
     const received = subscribe('alice', ['orders']);
     const event = eventOf('orders', 0, 0, alice);
 
-    publish(sut, event);
-    sut.dispatch({
+    publish(log, event);
+    log.append({
       topic: 'orders',
       partition: 0,
       fetchedOffset: 0,
       highWatermark: 1,
       offsetReset: false,
       next: 1,
-      events: [event],
+      records: [event],
     });
 
     expect(received.deliveries).toHaveLength(1);
@@ -110,7 +110,7 @@ describe('EventBusService', () => {
 
     unsubscribe();
     unsubscribe();
-    publish(sut, eventOf('orders', 0, 0, alice));
+    publish(log, eventOf('orders', 0, 0, alice));
 
     expect(received).toEqual([]);
     expect(sut.subscriberCount).toBe(0);
@@ -128,85 +128,19 @@ describe('EventBusService', () => {
     });
     const other = subscribe('alice', ['orders']);
 
-    expect(publish(sut, eventOf('orders', 0, 0, alice))).toBe(1);
+    expect(publish(log, eventOf('orders', 0, 0, alice))).toBe(1);
     expect(other.deliveries).toHaveLength(1);
   });
 
-  it('should replay from the store, and move positions past records that carry no event', () => {
-    publish(sut, eventOf('orders', 0, 0, alice), eventOf('orders', 0, 1, bob));
-    sut.dispatch({
-      topic: 'orders',
-      partition: 0,
-      fetchedOffset: 2,
-      highWatermark: 5,
-      offsetReset: false,
-      next: 5,
-      events: [],
-    });
+  it('should tell the streams of a topic whose log changed, and send every stream elsewhere when the feed is lost', () => {
+    const orders = subscribe('alice', ['orders']);
+    const chat = subscribe('bob', ['chat']);
 
-    const result = sut.replay('alice', sut.topicSet(['orders']), LogPosition.parse('orders:0')!);
+    sut.logChanged('orders', 0);
+    sut.feedLost();
 
-    expect(result.ok && result.events.map((event) => event.offset)).toEqual([0]);
-    expect(sut.position(sut.topicSet(['orders'])).get('orders', 0)).toBe(5);
-  });
-
-  it('should tell the streams of a partition whose log changed, and start it over', () => {
-    const received = subscribe('alice', ['orders']);
-    publish(sut, eventOf('orders', 0, 0, alice), eventOf('orders', 0, 1, alice));
-
-    sut.dispatch({
-      topic: 'orders',
-      partition: 0,
-      fetchedOffset: 0,
-      highWatermark: 1,
-      offsetReset: true,
-      next: 1,
-      events: [eventOf('orders', 0, 0, alice)],
-    });
-
-    expect(received.changed).toEqual([['orders', 0]]);
-    expect(received.deliveries).toHaveLength(3);
-    expect(sut.nextOffset('orders', 0)).toBe(1);
-  });
-
-  it('should send every stream elsewhere when the feed is lost, and take new ones once it is back', () => {
-    const received = subscribe('alice', ['orders']);
-
-    sut.feedLost('the consumer stopped');
-    sut.feedLost('again');
-
-    expect(received.lost).toBe(1);
-    expect(sut.available).toBe(false);
-    sut.feedRestored();
-    expect(sut.available).toBe(true);
-  });
-
-  it('should start a partition it first hears of from the consumer where the consumer reads', () => {
-    const received = subscribe('alice', ['orders']);
-
-    sut.dispatch({
-      topic: 'orders',
-      partition: 7,
-      fetchedOffset: 0,
-      highWatermark: 1,
-      offsetReset: false,
-      next: 1,
-      events: [eventOf('orders', 7, 0, alice)],
-    });
-
-    expect(received.deliveries).toHaveLength(1);
-    expect(sut.knows('orders', 7)).toBe(true);
-  });
-
-  it('should forget the partitions another instance owns now, their lag included', async () => {
-    metrics.lag('orders', 0, 3);
-    metrics.lag('orders', 1, 5);
-
-    sut.dropPartitions('orders', new Set([1]));
-
-    const lag = await metrics.registry.getSingleMetric('kafka_consumer_lag')!.get();
-    expect(lag.values.map(({ labels, value }) => [labels.partition, value])).toEqual([['0', 3]]);
-    expect(sut.knows('orders', 1)).toBe(false);
-    expect(sut.knows('orders', 0)).toBe(true);
+    expect(orders.changed).toEqual([['orders', 0]]);
+    expect(chat.changed).toEqual([]);
+    expect([orders.lost, chat.lost]).toEqual([1, 1]);
   });
 });

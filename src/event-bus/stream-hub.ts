@@ -1,6 +1,4 @@
-import type { GatewayEvent } from './gateway-event.js';
-import type { LogPosition } from './log-position.js';
-import type { ReplayResult } from './replay-store.js';
+import type { GatewayEvent } from '../log/gateway-event.js';
 
 /** The topics of a stream, sorted, without duplicates; one shared object per distinct set. */
 export interface TopicSet {
@@ -9,7 +7,7 @@ export interface TopicSet {
   readonly key: string;
 }
 
-/** One open stream, as the hub sees it. */
+/** One open stream, as the event bus sees it. */
 export interface HubSubscriber {
   readonly userId: string;
   readonly topicSet: TopicSet;
@@ -21,23 +19,9 @@ export interface HubSubscriber {
   feedLost(): void;
 }
 
-/** What the stream side needs of the hub; EventBusService implements it. */
+/** What the streams need of the event bus; EventBusService implements it. */
 export interface StreamHub {
-  /** False while the instance cannot follow Kafka; streams then belong elsewhere. */
-  readonly available: boolean;
   topicSet(topics: readonly string[]): TopicSet;
-  knows(topic: string, partition: number): boolean;
-  nextOffset(topic: string, partition: number): number | undefined;
-  /** The latest log end seen for a partition, and when (0: never). */
-  logEndOf(topic: string, partition: number): { end: number | undefined; seenAt: number };
-  /** Where a stream without a usable id starts. */
-  liveStart(topics: TopicSet): LogPosition;
-  /** The instance's position on `topics`, as a value of its own. */
-  position(topics: TopicSet): LogPosition;
-  /** The same as cursor text, kept until a topic moves. */
-  cursorText(topics: TopicSet): string;
-  /** The buffered events of `userId` (and broadcasts) on `topics` from `from` on. */
-  replay(userId: string, topics: TopicSet, from: LogPosition): ReplayResult;
   /** Registers a stream; the returned function removes it and may be called more than once. */
   subscribe(subscriber: HubSubscriber): () => void;
 }

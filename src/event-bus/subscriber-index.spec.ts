@@ -1,4 +1,4 @@
-import { broadcastKey, userKey } from './audience.js';
+import { broadcastKey, userKey } from '../log/audience.js';
 import type { HubSubscriber, TopicSet } from './stream-hub.js';
 import { SubscriberIndex } from './subscriber-index.js';
 

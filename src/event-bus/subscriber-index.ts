@@ -1,4 +1,4 @@
-import { userKey } from './audience.js';
+import { userKey } from '../log/audience.js';
 import type { HubSubscriber, TopicSet } from './stream-hub.js';
 
 /** A user's subscribers of one topic: usually one, so it is kept as is until there are more. */

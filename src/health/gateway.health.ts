@@ -1,6 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { OwnershipService } from '../event-bus/ownership.service.js';
+import { OWNERSHIP, type Ownership } from '../ownership/ownership.js';
 import { ConsumerHealthService } from '../kafka/consumer-health.service.js';
 import { EventStreamService } from '../stream/event-stream.service.js';
 
@@ -11,7 +11,7 @@ export class GatewayHealthIndicators {
     private readonly indicators: HealthIndicatorService,
     private readonly consumer: ConsumerHealthService,
     private readonly streams: EventStreamService,
-    private readonly ownership: OwnershipService,
+    @Inject(OWNERSHIP) private readonly owners: Ownership,
   ) {}
 
   /** The consumer is in its group and fetching. */
@@ -37,18 +37,12 @@ export class GatewayHealthIndicators {
       : buffer.down({ reasons: [`warming up: ${behind} partition(s) behind`] });
   }
 
-  /** Partition-owner mode only: whether readiness also asks ownershipKnown. */
-  get ownsPartitions(): boolean {
-    return this.ownership.enabled;
-  }
-
-  /** The owner group's map is known and every partition this instance owns is warm. */
-  ownershipKnown(): HealthIndicatorResult<'ownership'> {
-    const problems = this.ownership.problems();
-    const ownership = this.indicators.check('ownership');
-    return problems.length === 0
-      ? ownership.up({ node: this.ownership.node, partitions: this.ownership.owned() })
-      : ownership.down({ node: this.ownership.node, reasons: problems });
+  /** Partition-owner mode only: this instance's own partitions are warm. */
+  ownership(): HealthIndicatorResult<'ownership'> | undefined {
+    const readiness = this.owners.readiness();
+    if (!readiness) return undefined;
+    const indicator = this.indicators.check('ownership');
+    return readiness.ready ? indicator.up(readiness.details) : indicator.down(readiness.details);
   }
 
   /** New streams are accepted: false once shutting down. */

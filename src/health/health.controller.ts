@@ -27,11 +27,12 @@ export class HealthController {
       'Readiness: 200 when the consumer follows Kafka and the replay buffer is warm; 503 with reasons otherwise',
   })
   ready(): Promise<HealthCheckResult> {
+    const ownership = this.gateway.ownership();
     return this.health.check([
       () => this.gateway.kafka(),
       () => this.gateway.replayBuffer(),
       () => this.gateway.streamsAccepted(),
-      ...(this.gateway.ownsPartitions ? [() => this.gateway.ownershipKnown()] : []),
+      ...(ownership ? [() => ownership] : []),
     ]);
   }
 }

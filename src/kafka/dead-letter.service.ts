@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { Kafka, Partitioners, type KafkaMessage, type Producer } from 'kafkajs';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
-import type { RecordPosition } from '../event-bus/log-position.js';
+import type { RecordPosition } from '../log/log-position.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { kafkaClientConfig } from './kafka-client.config.js';
 

@@ -1,15 +1,19 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
+import { Registry } from 'prom-client';
 import type { KafkaMessage } from 'kafkajs';
 import type { GatewayConfig } from '../config/gateway.config.js';
 import type { EventBusService } from '../event-bus/event-bus.service.js';
-import type { EventBatch } from '../event-bus/event-bus.service.js';
-import { LogPosition } from '../event-bus/log-position.js';
-import { OwnershipService } from '../event-bus/ownership.service.js';
 import type { HubSubscriber } from '../event-bus/stream-hub.js';
+import type { GatewayEvent } from '../log/gateway-event.js';
+import { LogPosition } from '../log/log-position.js';
+import type { PartitionBatch } from '../log/partition-batch.js';
+import type { PartitionLogService } from '../log/partition-log.service.js';
 import type { MetricsService } from '../metrics/metrics.service.js';
-import { OwnershipMetrics } from '../metrics/ownership.metrics.js';
-import { newBus, testConfig } from '../testing/fixtures.js';
+import { EveryInstance, type Ownership } from '../ownership/ownership.js';
+import { OwnershipMetrics } from '../ownership/ownership.metrics.js';
+import { PartitionOwnershipService } from '../ownership/partition-ownership.service.js';
+import { newLog, testConfig } from '../testing/fixtures.js';
 import type { ConsumedBatch } from './consumed-batch.js';
 import type { DeadLetter, DeadLetterService } from './dead-letter.service.js';
 import { InboundRecordService } from './inbound-record.service.js';
@@ -37,9 +41,9 @@ function batchOf(messages: KafkaMessage[], overrides: Partial<ConsumedBatch> = {
     partition: 1,
     fetchedOffset: 0,
     highWatermark: last + 1,
-    lastOffset: last,
+    next: last + 1,
     offsetReset: false,
-    messages,
+    records: messages,
     ...overrides,
   };
 }
@@ -57,13 +61,17 @@ async function counted(metrics: MetricsService, name: string, label: string): Pr
 describe(InboundRecordService.name, () => {
   let sut: InboundRecordService;
   let bus: EventBusService;
+  let log: PartitionLogService;
   let metrics: MetricsService;
   let copies: Array<[string, string]>;
   let warnings: string[];
-  let dispatched: EventBatch[];
+  let dispatched: Array<PartitionBatch<GatewayEvent>>;
 
-  const use = (config: GatewayConfig, ownership?: OwnershipService): void => {
-    ({ bus, metrics } = newBus(
+  const use = (
+    config: GatewayConfig,
+    ownership: Ownership = new EveryInstance(config.kafka.topics),
+  ): void => {
+    ({ bus, log, metrics } = newLog(
       [
         ['orders', 1],
         ['chat', 0],
@@ -77,12 +85,12 @@ describe(InboundRecordService.name, () => {
           copies.push([`${source.topic}/${source.partition}/${source.offset}`, reason]),
         ),
     } as unknown as DeadLetterService;
-    sut = new InboundRecordService(config, bus, metrics, deadLetters, ownership);
+    sut = new InboundRecordService(config, log, metrics, deadLetters, ownership);
     dispatched = [];
-    const dispatch = bus.dispatch.bind(bus);
-    jest.spyOn(bus, 'dispatch').mockImplementation((batch, now) => {
+    const append = log.append.bind(log);
+    jest.spyOn(log, 'append').mockImplementation((batch, now) => {
       dispatched.push(batch);
-      return dispatch(batch, now);
+      return append(batch, now);
     });
   };
 
@@ -115,7 +123,7 @@ describe(InboundRecordService.name, () => {
 
     expect(dispatched).toHaveLength(1);
     expect(dispatched[0]).toMatchObject({ topic: 'orders', partition: 1, next: 45, fetchedOffset: 0 });
-    expect(dispatched[0]!.events).toEqual([
+    expect(dispatched[0]!.records).toEqual([
       {
         topic: 'orders',
         partition: 1,
@@ -149,7 +157,7 @@ describe(InboundRecordService.name, () => {
       ]),
     );
 
-    expect(dispatched[0]!.events).toEqual([]);
+    expect(dispatched[0]!.records).toEqual([]);
     expect(await counted(metrics, 'kafka_records_invalid_total', 'reason')).toEqual(
       new Map([
         ['bad-addressing', 1],
@@ -166,7 +174,7 @@ describe(InboundRecordService.name, () => {
   it('should move the resume point past invalid records', () => {
     sut.takeBatch(batchOf([message(null, 7)]));
 
-    expect(bus.position(bus.topicSet(['orders'])).get('orders', 1)).toBe(8);
+    expect(log.position(['orders']).get('orders', 1)).toBe(8);
   });
 
   it('should refuse a record over the configured size', async () => {
@@ -180,7 +188,7 @@ describe(InboundRecordService.name, () => {
   });
 
   it('should copy invalid records to the dead-letter topic, but not those re-read while warming up', () => {
-    bus.startPartition('alerts', 0, 0, 10);
+    log.startPartition('alerts', 0, 0, 10);
 
     sut.takeBatch(batchOf([message('nope', 9), message('nope', 10)], { topic: 'alerts', partition: 0 }));
 
@@ -204,7 +212,7 @@ describe(InboundRecordService.name, () => {
       'Skipped a batch of 650000 records of orders/1 at offsets 5 to 20: too-many-records',
     ]);
     expect(copies).toEqual([['orders/1/20', 'too-many-records']]);
-    expect(bus.position(bus.topicSet(['orders'])).get('orders', 1)).toBe(21);
+    expect(log.position(['orders']).get('orders', 1)).toBe(21);
   });
 
   it('should not hand a redelivered record to the streams twice', () => {
@@ -226,14 +234,20 @@ describe(InboundRecordService.name, () => {
         KAFKA_BROADCAST_TOPICS: 'alerts',
         GATEWAY_NODE_NAME: 'gw-1',
       });
-      const ownership = new OwnershipService(config, new OwnershipMetrics(undefined));
+      const ownership = new PartitionOwnershipService(
+        config.ownership!,
+        new OwnershipMetrics(new Registry()),
+      );
       ownership.setPartitionCount(3);
       use(config, ownership);
     });
 
     /** A user id keyed to `partition` of 3. */
     const userOn = (partition: number, prefix = 'user'): string => {
-      const ownership = new OwnershipService(testConfig(), new OwnershipMetrics(undefined));
+      const ownership = new PartitionOwnershipService(
+        testConfig({ KAFKA_CONSUMPTION: 'partition-owner' }).ownership!,
+        new OwnershipMetrics(new Registry()),
+      );
       ownership.setPartitionCount(3);
       for (let i = 0; ; i++)
         if (ownership.partitionOf(`${prefix}-${i}`) === partition) return `${prefix}-${i}`;
@@ -251,7 +265,7 @@ describe(InboundRecordService.name, () => {
         ]),
       );
 
-      expect(dispatched[0]!.events.map((event) => event.offset)).toEqual([0, 2]);
+      expect(dispatched[0]!.records.map((event) => event.offset)).toEqual([0, 2]);
       expect(await counted(metrics, 'kafka_records_invalid_total', 'reason')).toEqual(
         new Map([['misrouted', 3]]),
       );
@@ -273,7 +287,7 @@ describe(InboundRecordService.name, () => {
         ),
       );
 
-      expect(dispatched[0]!.events).toHaveLength(2);
+      expect(dispatched[0]!.records).toHaveLength(2);
     });
   });
 });

@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { KafkaMessage } from 'kafkajs';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
-import { EventBusService } from '../event-bus/event-bus.service.js';
-import type { GatewayEvent } from '../event-bus/gateway-event.js';
-import { OwnershipService } from '../event-bus/ownership.service.js';
-import { MAX_OFFSET } from '../event-bus/log-position.js';
+import type { GatewayEvent } from '../log/gateway-event.js';
+import { MAX_OFFSET } from '../log/log-position.js';
+import { PARTITION_LOG, type PartitionLog } from '../log/partition-log.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { OWNERSHIP, type Ownership } from '../ownership/ownership.js';
 import type { ConsumedBatch } from './consumed-batch.js';
 import { DeadLetterService, type DeadLetter } from './dead-letter.service.js';
 import { parseRecordValue, type InvalidRecordReason, type ParseResult } from './record-parser.js';
@@ -20,7 +20,7 @@ import {
 /**
  * Why a record carries no event: the contract, an offset past what the gateway tracks
  * (MAX_OFFSET), or, in partition-owner mode, a record on a keyed topic that is not on its users'
- * partition (OwnershipService.misroutes).
+ * partition (Ownership.misroutes).
  */
 type SkipReason = InvalidRecordReason | 'offset-out-of-range' | 'misrouted';
 
@@ -30,9 +30,9 @@ const MISROUTED = { ok: false, reason: 'misrouted' } as const;
 const LOGGED_OFFSETS = 10;
 
 /**
- * Turns a consumed batch into events on the bus, in one pass: parses each record against the
- * contract, skips, counts and logs the invalid ones (position and reason only, never a payload)
- * and copies them to the dead-letter topic, then hands the valid ones to the bus together.
+ * Turns a consumed batch into events of the partition log, in one pass: parses each record against
+ * the contract, skips, counts and logs the invalid ones (position and reason only, never a
+ * payload) and copies them to the dead-letter topic, then appends the valid ones together.
  */
 @Injectable()
 export class InboundRecordService {
@@ -40,10 +40,10 @@ export class InboundRecordService {
 
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-    private readonly bus: EventBusService,
+    @Inject(PARTITION_LOG) private readonly log: PartitionLog,
     private readonly metrics: MetricsService,
     private readonly deadLetters: DeadLetterService,
-    private readonly ownership?: OwnershipService,
+    @Inject(OWNERSHIP) private readonly ownership: Ownership,
   ) {}
 
   takeBatch(batch: ConsumedBatch): void {
@@ -52,11 +52,9 @@ export class InboundRecordService {
     const invalid = new Map<SkipReason, number[]>();
     const deadLetters: DeadLetter[] = [];
     // Records re-read while warming up were dead-lettered by whoever read them live.
-    const liveFrom = this.bus.liveFromOf(topic, partition) ?? 0;
-    // In partition-owner mode, a record on a keyed topic must be on its users' partition.
-    const owners = this.ownership?.enabled ? this.ownership : undefined;
+    const liveFrom = this.log.liveFromOf(topic, partition) ?? 0;
     let records = 0;
-    for (const message of batch.messages) {
+    for (const message of batch.records) {
       const offset = Number(message.offset);
       records++;
       const skipped = skipReason(message);
@@ -70,7 +68,8 @@ export class InboundRecordService {
         offset > MAX_OFFSET
           ? ({ ok: false, reason: 'offset-out-of-range' } as const)
           : parseRecordValue(message.value, this.config.kafka.maxRecordBytes);
-      if (parsed.ok && owners?.misroutes(topic, partition, parsed.content.audience)) parsed = MISROUTED;
+      if (parsed.ok && this.ownership.misroutes(topic, partition, parsed.content.audience))
+        parsed = MISROUTED;
       if (parsed.ok) {
         const { type, data, audience } = parsed.content;
         events.push({ topic, partition, offset, type, data, audience, timestamp: Number(message.timestamp) });
@@ -82,15 +81,7 @@ export class InboundRecordService {
       if (offset >= liveFrom)
         deadLetters.push({ source: { topic, partition, offset }, message, reason: parsed.reason });
     }
-    this.bus.dispatch({
-      topic,
-      partition,
-      fetchedOffset: batch.fetchedOffset,
-      highWatermark: batch.highWatermark,
-      offsetReset: batch.offsetReset,
-      next: batch.lastOffset + 1,
-      events,
-    });
+    this.log.append({ ...batch, records: events });
     this.metrics.recordsConsumedOf(topic, records);
     if (invalid.size > 0) this.logInvalid(topic, partition, invalid);
     this.deadLetters.copy(deadLetters);

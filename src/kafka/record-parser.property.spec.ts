@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { Audience } from '../event-bus/gateway-event.js';
+import type { Audience } from '../log/gateway-event.js';
 import { INVALID_RECORD_REASONS, parseRecordValue, type InvalidRecordReason } from './record-parser.js';
 
 /**

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { isCleanText } from '../common/clean-text.js';
-import type { Audience, EventContent } from '../event-bus/gateway-event.js';
+import type { Audience, EventContent } from '../log/gateway-event.js';
 
 export const INVALID_RECORD_REASONS = [
   'tombstone',

@@ -25,6 +25,12 @@ export class MetricsService {
     labelNames: ['reason'],
     registers: [this.registry],
   });
+  private readonly slowBacklog = new Gauge({
+    name: 'sse_slow_stream_backlog_max_chars',
+    help: 'The most a stream dropped for not reading held when it was dropped, queued and in its socket (bounded by 256 KiB plus one frame)',
+    registers: [this.registry],
+  });
+  private largestSlowBacklog = 0;
   private readonly recordsConsumed = new Counter({
     name: 'kafka_records_consumed_total',
     help: 'Kafka records consumed, by topic',
@@ -114,9 +120,14 @@ export class MetricsService {
     this.streamsOpen.inc();
   }
 
-  streamClosed(reason: string): void {
+  /** A stream closed; one dropped for not reading held `heldAtDrop` characters then. */
+  streamClosed(reason: string, heldAtDrop = 0): void {
     this.streamsClosed.inc({ reason });
     this.streamsOpen.dec();
+    if (heldAtDrop > this.largestSlowBacklog) {
+      this.largestSlowBacklog = heldAtDrop;
+      this.slowBacklog.set(heldAtDrop);
+    }
   }
 
   recordsConsumedOf(topic: string, records: number): void {

@@ -3,9 +3,11 @@ import type { RecordMetadata } from 'kafkajs';
 import { of, throwError, type Observable } from 'rxjs';
 import type { AuthUser } from '../auth/auth-user.js';
 import { GatewayError } from '../common/gateway-error.js';
-import { OwnershipService } from '../event-bus/ownership.service.js';
-import { UserPartitioner } from '../event-bus/user-partition.js';
-import { OwnershipMetrics } from '../metrics/ownership.metrics.js';
+import { Registry } from 'prom-client';
+import { EveryInstance } from '../ownership/ownership.js';
+import { OwnershipMetrics } from '../ownership/ownership.metrics.js';
+import { PartitionOwnershipService } from '../ownership/partition-ownership.service.js';
+import { UserPartitioner } from '../ownership/user-partition.js';
 import { testConfig } from '../testing/fixtures.js';
 import { EventPublisherService, PUBLISHER_HEADER } from './event-publisher.service.js';
 
@@ -50,7 +52,7 @@ describe(EventPublisherService.name, () => {
 
   it("should write the event, keyed by its user, with the publisher's subject in a header", async () => {
     const { producer, emitted } = producerDouble();
-    const sut = new EventPublisherService(config, producer);
+    const sut = new EventPublisherService(config, producer, new EveryInstance([]));
 
     const written = await sut.publish(publisher, {
       topic: 'chat',
@@ -97,7 +99,7 @@ describe(EventPublisherService.name, () => {
     ],
   ])('should answer %s with a 400 naming the problem, writing nothing', async (_, body, problems) => {
     const { producer, emitted } = producerDouble();
-    const sut = new EventPublisherService(config, producer);
+    const sut = new EventPublisherService(config, producer, new EveryInstance([]));
 
     const refused = await refusalOf(sut.publish(publisher, body));
 
@@ -107,7 +109,7 @@ describe(EventPublisherService.name, () => {
 
   it("should keep a publisher to its token's topics claim with a 403", async () => {
     const { producer, emitted } = producerDouble();
-    const sut = new EventPublisherService(config, producer);
+    const sut = new EventPublisherService(config, producer, new EveryInstance([]));
     const narrow = { ...publisher, topics: ['alerts'] };
 
     const refused = await refusalOf(
@@ -127,7 +129,11 @@ describe(EventPublisherService.name, () => {
 
   it('should refuse a publisher over its rate with 429, before reading the body', async () => {
     const { producer } = producerDouble();
-    const sut = new EventPublisherService(testConfig({ PUBLISH_RATE_PER_SECOND: '1' }), producer);
+    const sut = new EventPublisherService(
+      testConfig({ PUBLISH_RATE_PER_SECOND: '1' }),
+      producer,
+      new EveryInstance([]),
+    );
     const event = { topic: 'orders', type: 'said', data: 1, broadcast: true };
     await sut.publish(publisher, event);
     await refusalOf(sut.publish(publisher, 'not even an object'));
@@ -140,7 +146,7 @@ describe(EventPublisherService.name, () => {
 
   it('should answer 503 when Kafka does not take the event', async () => {
     const { producer } = producerDouble(new Error('This server does not host this topic-partition'));
-    const sut = new EventPublisherService(config, producer);
+    const sut = new EventPublisherService(config, producer, new EveryInstance([]));
 
     const refused = await refusalOf(
       sut.publish(publisher, { topic: 'orders', type: 'said', data: 1, broadcast: true }),
@@ -162,7 +168,10 @@ describe(EventPublisherService.name, () => {
         if (partitioner.partitionOf(`${prefix}-${i}`) === partition) return `${prefix}-${i}`;
     };
     const ownerPublisher = (partitionCount: number | null = 6) => {
-      const ownership = new OwnershipService(ownerConfig, new OwnershipMetrics(undefined));
+      const ownership = new PartitionOwnershipService(
+        ownerConfig.ownership!,
+        new OwnershipMetrics(new Registry()),
+      );
       if (partitionCount !== null) ownership.setPartitionCount(partitionCount);
       const { producer, emitted } = producerDouble();
       return { sut: new EventPublisherService(ownerConfig, producer, ownership), emitted };

@@ -5,8 +5,7 @@ import { lastValueFrom } from 'rxjs';
 import type { AuthUser } from '../auth/auth-user.js';
 import { GatewayError } from '../common/gateway-error.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
-import type { Audience } from '../event-bus/gateway-event.js';
-import { OwnershipService } from '../event-bus/ownership.service.js';
+import { OWNERSHIP, type Ownership } from '../ownership/ownership.js';
 import { parseRecord, type InvalidRecordReason } from '../kafka/record-parser.js';
 import type { PublishedEventDto } from './publish-event.dto.js';
 import { PublishRate } from './publish-rate.js';
@@ -40,7 +39,7 @@ export class EventPublisherService implements OnApplicationBootstrap {
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(KAFKA_PRODUCER) private readonly kafka: ClientKafka,
-    private readonly ownership?: OwnershipService,
+    @Inject(OWNERSHIP) private readonly ownership: Ownership,
   ) {
     this.rate = new PublishRate(config.publish.ratePerSecond);
   }
@@ -90,47 +89,14 @@ export class EventPublisherService implements OnApplicationBootstrap {
       problems.push(`the event is larger than ${this.config.kafka.maxRecordBytes} bytes`);
     }
     const audience = parsed.ok ? parsed.content.audience : undefined;
+    // Partition-owner mode: a record must sit on its users' partition for their owner to read it.
     const ownerKey =
-      audience && typeof topic === 'string' ? this.ownerKey(topic, audience, key, problems) : undefined;
+      audience && typeof topic === 'string'
+        ? this.ownership.publishKey(topic, audience, key, problems)
+        : undefined;
     if (problems.length > 0 || value === undefined) throw new GatewayError('bad-request', problems);
     const userId = audience?.kind === 'user' ? audience.userId : null;
     return { topic: topic as string, key: (key as string | undefined) ?? ownerKey ?? userId, value };
-  }
-
-  /**
-   * Partition-owner mode: a record on a keyed topic reaches only the owner of its partition, so it
-   * must sit on its users' partition, or the consumer skips it as misrouted and the publisher was
-   * told it was written. Such a record is refused here, naming what to do instead. Returns the key
-   * that puts a `userIds` record on its users' partition.
-   */
-  private ownerKey(topic: string, audience: Audience, key: unknown, problems: string[]): string | undefined {
-    const ownership = this.ownership;
-    if (!ownership?.enabled || !ownership.isKeyed(topic)) return undefined;
-    if (audience.kind === 'broadcast') {
-      problems.push(
-        `a broadcast on ${topic} would reach only one instance's users in partition-owner mode: ` +
-          'publish it to a topic of KAFKA_BROADCAST_TOPICS',
-      );
-      return undefined;
-    }
-    if (ownership.partitionCount === undefined) {
-      throw new GatewayError(
-        'kafka-unavailable',
-        `The partitions of ${topic} are not known yet; try again`,
-        1,
-      );
-    }
-    const users = audience.kind === 'user' ? [audience.userId] : audience.userIds;
-    const partitions = new Set(users.map((userId) => ownership.partitionOf(userId)));
-    if (partitions.size > 1) {
-      problems.push(
-        `in partition-owner mode the users of one event must share a partition of ${topic} ` +
-          `(these are on ${partitions.size}): send one event per user, or use a broadcast topic`,
-      );
-    } else if (typeof key === 'string' && !partitions.has(ownership.partitionOf(key))) {
-      problems.push("in partition-owner mode key must be left out, or put the event on its users' partition");
-    }
-    return users[0];
   }
 }
 

@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ClientsModule, Transport } from '@nestjs/microservices';
 import { Partitioners } from 'kafkajs';
 import { AuthModule } from '../auth/auth.module.js';
-import { EventBusModule } from '../event-bus/event-bus.module.js';
+import { OwnershipModule } from '../ownership/ownership.module.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { kafkaClientConfig } from '../kafka/kafka-client.config.js';
 import { EventPublisherService, KAFKA_PRODUCER } from './event-publisher.service.js';
@@ -12,7 +12,7 @@ import { PublisherGuard } from './publisher.guard.js';
 @Module({
   imports: [
     AuthModule,
-    EventBusModule,
+    OwnershipModule,
     ClientsModule.registerAsync([
       {
         name: KAFKA_PRODUCER,

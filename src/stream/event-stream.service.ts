@@ -8,18 +8,19 @@ import {
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import type { AuthUser } from '../auth/auth-user.js';
 import { GatewayError } from '../common/gateway-error.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
-import { OwnershipService } from '../event-bus/ownership.service.js';
 import { STREAM_HUB, type StreamHub } from '../event-bus/stream-hub.js';
+import { PARTITION_LOG, type LogReader } from '../log/partition-log.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { OwnershipMetrics } from '../metrics/ownership.metrics.js';
-import { FlushScheduler } from './flush-scheduler.js';
-import { OwnerRouteException } from './owner-route.filter.js';
-import { namedNode, routeStream } from './owner-routing.js';
-import { FrameCache } from './sse-frame.js';
+import { OwnerRouteException } from '../ownership/owner-route.filter.js';
+import { OWNERSHIP, type Ownership, type ResumeScope } from '../ownership/ownership.js';
+import { FlushScheduler } from '../sse/flush-scheduler.js';
+import { bridgeToNest } from '../sse/nest-sse.bridge.js';
+import { FrameCache } from '../sse/sse-frame.js';
+import type { ResumePlan } from './resume-plan.js';
 import {
   StreamConnection,
   type ConnectionOwner,
@@ -27,12 +28,13 @@ import {
   type StreamSettings,
 } from './stream-connection.js';
 import { StreamLimits } from './stream-limits.js';
+import type { StreamRequest } from './stream-request.js';
 import { TimerWheel } from './timer-wheel.js';
 import { selectTopics } from './topic-selection.js';
 
 /**
- * Characters of events that may wait for a client that does not read. Past it, the connection is
- * dropped; the client reconnects with its last id and loses nothing.
+ * Characters of events a stream may hold for a client that does not read. Past it, the
+ * connection is dropped; the client reconnects with its last id and loses nothing.
  */
 export const SLOW_CLIENT_MAX_PENDING = 256 * 1024;
 const TIMER_RESOLUTION_MS = 250;
@@ -59,9 +61,9 @@ export class EventStreamService implements ConnectionOwner, BeforeApplicationShu
   constructor(
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
     @Inject(STREAM_HUB) readonly hub: StreamHub,
+    @Inject(PARTITION_LOG) readonly log: LogReader,
     private readonly metrics: MetricsService,
-    private readonly ownership: OwnershipService,
-    private readonly ownershipMetrics: OwnershipMetrics,
+    @Inject(OWNERSHIP) private readonly ownership: Ownership,
   ) {
     const { stream, kafka } = config;
     this.settings = {
@@ -71,7 +73,6 @@ export class EventStreamService implements ConnectionOwner, BeforeApplicationShu
       maxLifetimeMs: stream.maxLifetimeMs,
       slowClientMaxPending: SLOW_CLIENT_MAX_PENDING,
       logEndRefreshMs: kafka.metadataRefreshMs,
-      ...(ownership.enabled ? { resumeScope: (userId: string) => ownership.resumeScope(userId) } : {}),
     };
     this.limits = new StreamLimits(stream);
     this.sweeper = setInterval(() => this.limits.sweep(), RATE_SWEEP_INTERVAL_MS).unref();
@@ -91,24 +92,18 @@ export class EventStreamService implements ConnectionOwner, BeforeApplicationShu
   }
 
   /**
-   * The user's stream on the topics asked for, resumed after `lastEventId` when given. Every
-   * refusal (400, 403, 429, 503) is thrown here, before any stream starts; so is, in
-   * partition-owner mode, a stream that belongs to another instance (`nodeQuery`: the `node` the
-   * request names).
+   * The user's stream on the topics asked for, resumed where the request says. Every refusal
+   * (400, 403, 429, 503, and in partition-owner mode a redirect or a soft retry) is thrown here,
+   * before any stream starts.
    */
   open(
     user: AuthUser,
-    topicsQuery: unknown,
-    lastEventId: string | undefined,
+    request: StreamRequest,
     response: ServerResponse,
     requestId: string,
-    nodeQuery?: unknown,
   ): Observable<MessageEvent> {
-    if (this.ownership.enabled) {
-      // A bad request is answered here rather than after a redirect; a draining instance redirects.
-      selectTopics(this.config.kafka.topics, user.topics, topicsQuery);
-      this.routeToOwner(user.id, nodeQuery);
-    }
+    const topics = this.hub.topicSet(selectTopics(this.config.kafka.topics, user.topics, request.topics));
+    this.route(user.id, request.node);
     if (this.draining) {
       throw new GatewayError(
         'shutting-down',
@@ -116,67 +111,52 @@ export class EventStreamService implements ConnectionOwner, BeforeApplicationShu
         Math.max(1, Math.ceil(this.settings.retryMs / 1000)),
       );
     }
-    if (!this.hub.available) {
+    if (!this.log.available) {
       throw new GatewayError(
         'not-consuming',
         'This instance cannot follow Kafka; reconnect to another instance',
       );
     }
-    const topics = this.hub.topicSet(selectTopics(this.config.kafka.topics, user.topics, topicsQuery));
     this.limits.admit(user.id);
-    return new Observable<MessageEvent>((observer) => {
+    return bridgeToNest(response, (sink) => {
       // The partition may have moved since the request was routed: no stream starts off its owner.
-      if (this.ownership.enabled && !this.servesHere(user.id)) {
-        this.ownershipMetrics.redirected('soft-retry');
-        observer.error(
-          new OwnerRouteException({ kind: 'retry', reason: 'not-ready' }, this.settings.retryMs),
-        );
-        return;
-      }
+      this.route(user.id, undefined);
       response.setHeader(HEARTBEAT_HEADER, String(this.settings.heartbeatMs));
-      const connection = new StreamConnection(this, user, topics, response, observer, randomUUID());
+      const connection = new StreamConnection(this, user, topics, sink, request.resumeFrom, {
+        connectionId: randomUUID(),
+        requestId,
+      });
       this.connections.add(connection);
       this.limits.opened(user.id);
       this.metrics.streamOpened();
-      const plan = connection.start(lastEventId);
-      if (plan.kind === 'replay') this.metrics.replayed(plan.events.length);
-      if (plan.kind === 'reset') this.metrics.resetSent(plan.reason);
-      this.logger.log({
-        msg: 'stream opened',
-        requestId,
-        connectionId: connection.connectionId,
-        user: user.id,
-        topics: topics.topics,
-        resume: plan.kind,
-      });
-      return () => connection.released();
+      return connection;
     });
   }
 
-  /** Sends a request on to the owner of its user, or to try again, unless this instance serves it. */
-  private routeToOwner(userId: string, nodeQuery: unknown): void {
-    const route = routeStream({
-      servesHere: this.servesHere(userId),
-      owner: this.ownership.ownerOf(userId),
-      self: this.ownership.node,
-      named: namedNode(nodeQuery),
+  resumeScope(userId: string): ResumeScope {
+    return this.ownership.resumeScope(userId);
+  }
+
+  opened(connection: StreamConnection, plan: ResumePlan): void {
+    if (plan.kind === 'replay') this.metrics.replayed(plan.events.length);
+    if (plan.kind === 'reset') this.metrics.resetSent(plan.reason);
+    this.logger.log({
+      msg: 'stream opened',
+      requestId: connection.ids.requestId,
+      connectionId: connection.ids.connectionId,
+      user: connection.userId,
+      topics: connection.topicSet.topics,
+      resume: plan.kind,
     });
-    if (route.kind === 'serve') return;
-    this.ownershipMetrics.redirected(route.kind === 'redirect' ? 'not-owner' : 'soft-retry');
-    throw new OwnerRouteException(route, this.settings.retryMs);
   }
 
-  private servesHere(userId: string): boolean {
-    return !this.draining && this.hub.available && this.ownership.serves(userId);
-  }
-
-  closed(connection: StreamConnection, reason: StreamCloseReason): void {
+  closed(connection: StreamConnection, reason: StreamCloseReason, heldAtDrop: number): void {
     if (!this.connections.delete(connection)) return;
     this.limits.closed(connection.userId);
-    this.metrics.streamClosed(reason);
+    this.metrics.streamClosed(reason, heldAtDrop);
     this.logger.log({
       msg: 'stream closed',
-      connectionId: connection.connectionId,
+      connectionId: connection.ids.connectionId,
       user: connection.userId,
       topics: connection.topicSet.topics,
       durationMs: Date.now() - connection.openedAt,
@@ -204,5 +184,11 @@ export class EventStreamService implements ConnectionOwner, BeforeApplicationShu
   onModuleDestroy(): void {
     this.wheel.stop();
     clearInterval(this.sweeper);
+  }
+
+  /** Throws a redirect or a soft retry unless this instance serves the user now. */
+  private route(userId: string, named: string | undefined): void {
+    const route = this.ownership.routeStream(userId, named, !this.draining && this.log.available);
+    if (route.kind !== 'serve') throw new OwnerRouteException(route, this.settings.retryMs);
   }
 }

@@ -28,8 +28,9 @@ import type { AuthUser } from '../auth/auth-user.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import { StreamAuthGuard } from '../auth/stream-auth.guard.js';
 import { requestIdOf } from '../logging/logger.options.js';
+import { OwnerRouteFilter } from '../ownership/owner-route.filter.js';
 import { EventStreamService, HEARTBEAT_HEADER } from './event-stream.service.js';
-import { OwnerRouteFilter } from './owner-route.filter.js';
+import { streamRequest } from './stream-request.js';
 
 @ApiTags('events')
 @Controller('events')
@@ -80,25 +81,10 @@ export class EventsController {
   stream(
     @CurrentUser() user: AuthUser,
     @Req() request: Request,
-    @Query('topics') topics: unknown,
-    @Query('lastEventId') lastEventIdQuery: unknown,
-    @Headers('last-event-id') lastEventIdHeader: string | undefined,
+    @Query() query: Record<string, unknown>,
+    @Headers('last-event-id') lastEventId: string | undefined,
   ): Observable<MessageEvent> {
-    // The stream's connection writes its frames to the response itself (see StreamConnection).
-    return this.streams.open(
-      user,
-      topics,
-      lastEventId(lastEventIdHeader, lastEventIdQuery),
-      request.res!,
-      requestIdOf(request),
-      request.query['node'],
-    );
+    // The stream writes its frames to the response itself, past Nest (see nest-sse.bridge.ts).
+    return this.streams.open(user, streamRequest(query, lastEventId), request.res!, requestIdOf(request));
   }
-}
-
-/** The header wins: EventSource sends it on every reconnect to the same URL, query and all. */
-function lastEventId(header: string | undefined, query: unknown): string | undefined {
-  if (header !== undefined && header !== '') return header;
-  if (typeof query === 'string' && query !== '') return query;
-  return Array.isArray(query) ? String(query.at(-1)) : undefined;
 }

@@ -1,19 +1,32 @@
-import type { EventBusService } from '../event-bus/event-bus.service.js';
-import { alice, everyone, eventOf, newBus, positionOf, publish } from '../testing/fixtures.js';
-import { planResume, RESET_MESSAGES, type ResumePlan } from './resume-plan.js';
+import type { PartitionLogService } from '../log/partition-log.service.js';
+import type { ResumeScope } from '../ownership/ownership.js';
+import { RESET_MESSAGES } from '../sse/sse-frame.js';
+import { alice, everyone, eventOf, newLog, positionOf, publish } from '../testing/fixtures.js';
+import { planResume, resumeFrom, type ResumePlan } from './resume-plan.js';
 
 const CONFIGURED = ['orders', 'chat', 'alerts'];
+const EVERY_SLOT: ResumeScope = () => true;
 
 describe(planResume.name, () => {
-  let bus: EventBusService;
+  let bus: PartitionLogService;
 
-  const plan = (lastEventId: string | undefined, topics: string[] = ['chat', 'orders']): ResumePlan =>
-    planResume(lastEventId, 'alice', bus.topicSet(topics), CONFIGURED, bus);
+  const plan = (
+    lastEventId: string | undefined,
+    topics: string[] = ['chat', 'orders'],
+    scope = EVERY_SLOT,
+  ): ResumePlan =>
+    planResume(resumeFrom(lastEventId), {
+      userId: 'alice',
+      topics,
+      configuredTopics: CONFIGURED,
+      scope,
+      log: bus,
+    });
   const cursor = (entries: Array<[string, number, number]>, topics: string[]) =>
     positionOf(entries, topics).format(topics);
 
   beforeEach(() => {
-    ({ bus } = newBus());
+    ({ log: bus } = newLog());
   });
 
   it('should go live without a last event id', () => {
@@ -113,7 +126,7 @@ describe(planResume.name, () => {
     const scope = (topic: string, partition: number) => topic !== 'orders' || partition === 1;
 
     expect(plan(id).kind).toBe('reset');
-    const result = planResume(id, 'alice', bus.topicSet(['chat', 'orders']), CONFIGURED, bus, scope);
+    const result = plan(id, ['chat', 'orders'], scope);
 
     expect(result.kind === 'replay' && result.events).toEqual([missed]);
     expect(result.kind === 'replay' && [...result.from.entries()]).toEqual([

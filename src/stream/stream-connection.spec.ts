@@ -1,14 +1,15 @@
 import { jest } from '@jest/globals';
 import type { MessageEvent } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import type { ServerResponse } from 'node:http';
-import type { Subscriber } from 'rxjs';
 import type { AuthUser } from '../auth/auth-user.js';
 import type { EventBusService } from '../event-bus/event-bus.service.js';
-import { LogPosition } from '../event-bus/log-position.js';
-import { alice, bob, everyone, eventOf, newBus, positionOf, publish } from '../testing/fixtures.js';
-import { FlushScheduler } from './flush-scheduler.js';
-import { formatFrame, FrameCache } from './sse-frame.js';
+import { LogPosition } from '../log/log-position.js';
+import type { PartitionLogService } from '../log/partition-log.service.js';
+import { FlushScheduler } from '../sse/flush-scheduler.js';
+import type { SseSink } from '../sse/nest-sse.bridge.js';
+import { formatFrame, FrameCache } from '../sse/sse-frame.js';
+import { alice, bob, everyone, eventOf, newLog, positionOf, publish } from '../testing/fixtures.js';
+import { resumeFrom, type ResumePlan } from './resume-plan.js';
 import {
   StreamConnection,
   type ConnectionOwner,
@@ -26,18 +27,26 @@ const SETTINGS: StreamSettings = {
   logEndRefreshMs: 5000,
 };
 
-/** A response as the connection sees it: what it wrote, backed up on demand. */
-class FakeResponse extends EventEmitter {
+/** A stream's sink as the connection sees it: what it wrote, backed up on demand. */
+class FakeSink extends EventEmitter implements SseSink {
   text = '';
-  headersSent = false;
   destroyed = false;
+  ended = false;
   writableLength = 0;
   writableNeedDrain = false;
+
+  open(first: MessageEvent): void {
+    this.text += `\n${formatFrame(first)}`;
+  }
 
   write(chunk: string): boolean {
     this.text += chunk;
     if (this.writableNeedDrain) this.writableLength += chunk.length;
     return !this.writableNeedDrain;
+  }
+
+  end(): void {
+    this.ended = true;
   }
 
   destroy(): void {
@@ -66,27 +75,6 @@ class FakeResponse extends EventEmitter {
   }
 }
 
-/** What Nest does with the stream's observable: the first message goes out with the headers. */
-function nestObserver(
-  response: FakeResponse,
-  sendsHeaders = true,
-): Subscriber<MessageEvent> & { completed: boolean } {
-  const observer = {
-    closed: false,
-    completed: false,
-    next(message: MessageEvent) {
-      if (sendsHeaders) response.headersSent = true;
-      response.write(`\n${formatFrame(message)}`);
-    },
-    complete() {
-      observer.completed = true;
-      observer.closed = true;
-    },
-    error() {},
-  };
-  return observer as unknown as Subscriber<MessageEvent> & { completed: boolean };
-}
-
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const user = (expiresInMs = 3_600_000): AuthUser => ({
   id: 'alice',
@@ -96,46 +84,53 @@ const user = (expiresInMs = 3_600_000): AuthUser => ({
 
 describe(StreamConnection.name, () => {
   let bus: EventBusService;
+  let log: PartitionLogService;
   let wheel: TimerWheel;
-  let response: FakeResponse;
-  let observer: ReturnType<typeof nestObserver>;
-  let closed: jest.Mock<(connection: StreamConnection, reason: StreamCloseReason) => void>;
+  let response: FakeSink;
+  let opened: jest.Mock<(connection: StreamConnection, plan: ResumePlan) => void>;
+  let closed: jest.Mock<(connection: StreamConnection, reason: StreamCloseReason, held: number) => void>;
   let owner: ConnectionOwner;
 
   beforeEach(() => {
-    ({ bus } = newBus());
+    ({ bus, log } = newLog());
     wheel = new TimerWheel(250);
-    response = new FakeResponse();
-    observer = nestObserver(response);
+    response = new FakeSink();
+    opened = jest.fn();
     closed = jest.fn();
     owner = {
       hub: bus,
+      log,
       wheel,
       frames: new FrameCache(),
       flushes: new FlushScheduler(),
       settings: SETTINGS,
+      resumeScope: () => () => true,
+      opened,
       closed,
     };
   });
 
   afterEach(() => wheel.stop());
 
-  const connect = (topics = ['chat', 'orders'], who = user()): StreamConnection =>
-    new StreamConnection(
-      owner,
-      who,
-      bus.topicSet(topics),
-      response as unknown as ServerResponse,
-      observer,
-      'c-1',
-    );
+  const connect = (topics = ['chat', 'orders'], who = user(), lastEventId?: string): StreamConnection =>
+    new StreamConnection(owner, who, bus.topicSet(topics), response, resumeFrom(lastEventId), {
+      connectionId: 'c-1',
+      requestId: 'r-1',
+    });
+
+  /** Opens a stream resumed from `lastEventId`; returns its plan. */
+  const start = (topics?: string[], lastEventId?: string, who = user()): ResumePlan => {
+    connect(topics, who, lastEventId).start();
+    return opened.mock.calls.at(-1)![1];
+  };
 
   describe('opening', () => {
     it('should open through Nest with a resume point and a retry hint, then go live', async () => {
       const sut = connect();
+      sut.start();
 
-      expect(sut.start(undefined)).toEqual({ kind: 'live' });
-      publish(bus, eventOf('orders', 0, 0, alice), eventOf('orders', 0, 1, bob));
+      expect(opened).toHaveBeenCalledWith(sut, { kind: 'live' });
+      publish(log, eventOf('orders', 0, 0, alice), eventOf('orders', 0, 1, bob));
       await turn();
 
       expect(response.blocks[0]).toMatch(
@@ -148,17 +143,9 @@ describe(StreamConnection.name, () => {
       expect(sut.eventsSent).toBe(1);
     });
 
-    it('should refuse to write before Nest has sent the headers', () => {
-      observer = nestObserver(response, false);
-
-      expect(() => connect().start(undefined)).toThrow('Nest did not send the stream headers');
-    });
-
     it('should reset a malformed id, then go live', async () => {
-      const sut = connect();
-
-      expect(sut.start('garbage')).toEqual({ kind: 'reset', reason: 'malformed-id' });
-      publish(bus, eventOf('chat', 0, 0, alice));
+      expect(start(undefined, 'garbage')).toEqual({ kind: 'reset', reason: 'malformed-id' });
+      publish(log, eventOf('chat', 0, 0, alice));
       await turn();
 
       expect(response.eventsOf('reset').map((reset) => JSON.parse(reset.data) as unknown)).toEqual([
@@ -170,7 +157,7 @@ describe(StreamConnection.name, () => {
 
   describe('resuming', () => {
     it('should replay what was missed, each id past its event, then go live without a gap or a duplicate', async () => {
-      publish(bus, eventOf('orders', 0, 0, alice));
+      publish(log, eventOf('orders', 0, 0, alice));
       const resumeAt = positionOf(
         [
           ['orders', 0, 1],
@@ -180,14 +167,14 @@ describe(StreamConnection.name, () => {
         ['chat', 'orders'],
       ).format(['chat', 'orders']);
       publish(
-        bus,
+        log,
         eventOf('orders', 0, 1, alice),
         eventOf('chat', 0, 0, everyone),
         eventOf('orders', 1, 0, bob),
       );
 
-      const plan = connect().start(resumeAt);
-      publish(bus, eventOf('orders', 1, 1, alice));
+      const plan = start(undefined, resumeAt);
+      publish(log, eventOf('orders', 1, 1, alice));
       await turn();
 
       expect(plan.kind).toBe('replay');
@@ -199,13 +186,13 @@ describe(StreamConnection.name, () => {
 
     it('should send a replay larger than the slow-client bound in slices, as the client reads, with live events after it', async () => {
       const big = 'x'.repeat(10_000);
-      const start = positionOf([['orders', 0, 0]], ['orders']).format(['orders']);
+      const from = positionOf([['orders', 0, 0]], ['orders']).format(['orders']);
       for (let offset = 0; offset < 100; offset++)
-        publish(bus, { ...eventOf('orders', 0, offset, alice), data: `"${big}"` });
+        publish(log, { ...eventOf('orders', 0, offset, alice), data: `"${big}"` });
       response.writableNeedDrain = true;
 
-      connect(['orders']).start(start);
-      publish(bus, eventOf('orders', 0, 100, alice));
+      start(['orders'], from);
+      publish(log, eventOf('orders', 0, 100, alice));
       await turn();
 
       const firstSlice = response.eventsOf().length;
@@ -231,14 +218,14 @@ describe(StreamConnection.name, () => {
         ['orders'],
       ).format(['orders']);
 
-      connect(['orders']).start(ahead);
+      start(['orders'], ahead);
       publish(
-        bus,
+        log,
         eventOf('orders', 0, 0, alice),
         eventOf('orders', 0, 1, alice),
         eventOf('orders', 0, 2, alice),
       );
-      publish(bus, eventOf('orders', 1, 0, alice));
+      publish(log, eventOf('orders', 1, 0, alice));
       await turn();
 
       const ids = response.eventsOf().map((event) => event.id);
@@ -255,13 +242,12 @@ describe(StreamConnection.name, () => {
         ],
         ['orders'],
       ).format(['orders']);
-      const sut = connect(['orders']);
-      sut.start(beyond);
+      start(['orders'], beyond);
 
       wheel.tick(now + 1000);
       expect(response.eventsOf('reset')).toEqual([]);
-      bus.sawLogEnd('orders', 0, 3, now + SETTINGS.logEndRefreshMs);
-      bus.sawLogEnd('orders', 1, 0, now + SETTINGS.logEndRefreshMs);
+      log.sawLogEnd('orders', 0, 3, now + SETTINGS.logEndRefreshMs);
+      log.sawLogEnd('orders', 1, 0, now + SETTINGS.logEndRefreshMs);
       wheel.tick(now + SETTINGS.logEndRefreshMs + 1000);
       await turn();
 
@@ -276,7 +262,7 @@ describe(StreamConnection.name, () => {
   describe('while open', () => {
     it('should send a heartbeat comment with the resume point', () => {
       const sut = connect(['chat']);
-      sut.start(undefined);
+      sut.start();
 
       wheel.tick(sut.openedAt + SETTINGS.heartbeatMs);
       (sut as unknown as { writer: { flush(): void } }).writer.flush();
@@ -286,7 +272,7 @@ describe(StreamConnection.name, () => {
 
     it('should tell the client to refetch when the log of one of its partitions changed', () => {
       const sut = connect(['orders']);
-      sut.start(undefined);
+      sut.start();
 
       sut.logChanged('orders', 0);
       (sut as unknown as { writer: { flush(): void } }).writer.flush();
@@ -298,20 +284,40 @@ describe(StreamConnection.name, () => {
 
     it('should drop a client that does not read, and report it as slow', async () => {
       const sut = connect(['orders']);
-      sut.start(undefined);
+      sut.start();
       response.writableNeedDrain = true;
       response.writableLength = SETTINGS.slowClientMaxPending;
 
-      publish(bus, eventOf('orders', 0, 0, alice));
+      publish(log, eventOf('orders', 0, 0, alice));
       await turn();
       expect(response.destroyed).toBe(false);
-      publish(bus, eventOf('orders', 0, 1, alice));
+      publish(log, eventOf('orders', 0, 1, alice));
       expect(response.destroyed).toBe(true);
       sut.released();
 
-      expect(closed).toHaveBeenCalledWith(sut, 'slow');
+      expect(closed).toHaveBeenCalledWith(sut, 'slow', expect.any(Number));
       expect(bus.subscriberCount).toBe(0);
       await turn();
+    });
+  });
+
+  describe('a burst to a client that does not read', () => {
+    it('should drop the stream within the turn, before it holds more than the bound', () => {
+      const sut = connect(['orders']);
+      sut.start();
+      response.writableNeedDrain = true;
+      const big = `"${'y'.repeat(10_000)}"`;
+
+      // 4.4 MB in one turn of the event loop, as a catch-up after a broker outage brings it.
+      for (let offset = 0; offset < 440; offset++)
+        publish(log, { ...eventOf('orders', 0, offset, alice), data: big });
+
+      expect(response.destroyed).toBe(true);
+      sut.released();
+      const [, reason, held] = closed.mock.calls[0]!;
+      expect(reason).toBe('slow');
+      expect(held).toBeLessThanOrEqual(SETTINGS.slowClientMaxPending);
+      expect(response.text.length).toBeLessThanOrEqual(SETTINGS.slowClientMaxPending + 1000);
     });
   });
 
@@ -321,7 +327,7 @@ describe(StreamConnection.name, () => {
       ['its lifetime is over', 3_600_000 * 24, 'lifetime'],
     ])('should end with a resume point when %s', (_, expiresInMs, reason) => {
       const sut = connect(['chat'], user(expiresInMs));
-      sut.start(undefined);
+      sut.start();
 
       wheel.tick(sut.openedAt + Math.min(expiresInMs, SETTINGS.maxLifetimeMs) + 1);
       sut.released();
@@ -329,30 +335,30 @@ describe(StreamConnection.name, () => {
       expect(response.blocks.at(-1)).toMatch(
         new RegExp(`^event: checkpoint\\nid: chat=[\\w-]+\\n: ${reason}\\ndata:$`),
       );
-      expect(observer.completed).toBe(true);
-      expect(closed).toHaveBeenCalledWith(sut, reason);
+      expect(response.ended).toBe(true);
+      expect(closed).toHaveBeenCalledWith(sut, reason, 0);
     });
 
     it('should end with a retry hint when the instance can no longer follow Kafka', () => {
       const sut = connect(['chat']);
-      sut.start(undefined);
+      sut.start();
 
-      bus.feedLost('gone');
+      log.feedLost('gone');
       sut.released();
 
       expect(response.blocks.at(-1)).toMatch(
         /^event: checkpoint\nid: chat=[\w-]+\nretry: 2000\n: unavailable\ndata:$/,
       );
-      expect(closed).toHaveBeenCalledWith(sut, 'unavailable');
+      expect(closed).toHaveBeenCalledWith(sut, 'unavailable', 0);
     });
 
     it('should count a client that left as such, and leave nothing behind', () => {
       const sut = connect();
-      sut.start(undefined);
+      sut.start();
 
       sut.released();
 
-      expect(closed).toHaveBeenCalledWith(sut, 'client');
+      expect(closed).toHaveBeenCalledWith(sut, 'client', 0);
       expect(bus.subscriberCount).toBe(0);
       expect(wheel.scheduled).toBe(0);
     });

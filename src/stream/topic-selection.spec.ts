@@ -1,5 +1,12 @@
 import { GatewayError } from '../common/gateway-error.js';
-import { selectTopics } from './topic-selection.js';
+import { selectTopics as select, topicsQuery } from './topic-selection.js';
+
+/** The topics of a request's `topics` query, selected. */
+const selectTopics = (
+  configured: readonly string[],
+  allowed: readonly string[] | undefined,
+  query: unknown,
+) => select(configured, allowed, topicsQuery(query));
 
 const CONFIGURED = ['orders', 'chat', 'alerts'];
 

@@ -3,17 +3,16 @@ import { GatewayError } from '../common/gateway-error.js';
 const MAX_TOPICS_PARAM_LENGTH = 4096;
 
 /**
- * The topics a stream reads: the `topics` query (comma-separated) or, without one, every configured
- * topic the user may read. Unknown topics are a 400, topics outside the token's claim a 403.
+ * The topics a stream reads: those requested or, without any, every configured topic the user may
+ * read. Unknown topics are a 400, topics outside the token's claim a 403.
  * @returns sorted topic names without duplicates
  */
 export function selectTopics(
   configured: readonly string[],
   allowed: readonly string[] | undefined,
-  query: unknown,
+  requested: readonly string[] | undefined,
 ): string[] {
   const readable = allowed === undefined ? configured : configured.filter((topic) => allowed.includes(topic));
-  const requested = requestedTopics(query);
   if (requested === undefined) {
     if (readable.length === 0)
       throw new GatewayError('topic-forbidden', 'This token may read none of the topics');
@@ -25,10 +24,11 @@ export function selectTopics(
   const forbidden = requested.filter((topic) => !readable.includes(topic));
   if (forbidden.length > 0)
     throw new GatewayError('topic-forbidden', `Not allowed to read topic(s): ${forbidden.join(', ')}`);
-  return requested.sort();
+  return [...requested].sort();
 }
 
-function requestedTopics(query: unknown): string[] | undefined {
+/** The topics a `topics` query (comma-separated, maybe repeated) asks for; a 400 when it is not text. */
+export function topicsQuery(query: unknown): string[] | undefined {
   if (query === undefined) return undefined;
   const parts = Array.isArray(query) ? query : [query];
   if (!parts.every((part): part is string => typeof part === 'string')) {

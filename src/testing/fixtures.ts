@@ -1,10 +1,11 @@
 import { parseGatewayConfig, type GatewayConfig } from '../config/gateway.config.js';
 import { EventBusService } from '../event-bus/event-bus.service.js';
-import type { Audience, GatewayEvent } from '../event-bus/gateway-event.js';
-import { LogPosition } from '../event-bus/log-position.js';
+import type { Audience, GatewayEvent } from '../log/gateway-event.js';
+import { LogPosition } from '../log/log-position.js';
+import { PartitionLogService } from '../log/partition-log.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 
-/** Shared fixtures of the unit specs: configuration, events, a bus. Not part of the build. */
+/** Shared fixtures of the unit specs: configuration, events, a log and its bus. Not part of the build. */
 
 const BASE_ENV = {
   KAFKA_BROKERS: 'kafka:9092',
@@ -41,34 +42,38 @@ export function positionOf(entries: Array<[string, number, number]>, topics: str
   return position;
 }
 
-/** A bus on the test configuration, with every partition of `partitions` started at offset 0. */
-export function newBus(
+/**
+ * A partition log on the test configuration, with every partition of `partitions` started at
+ * offset 0, followed by its event bus.
+ */
+export function newLog(
   partitions: Array<[string, number]> = [
     ['orders', 0],
     ['orders', 1],
     ['chat', 0],
   ],
   config = testConfig(),
-): { bus: EventBusService; metrics: MetricsService } {
+): { log: PartitionLogService; bus: EventBusService; metrics: MetricsService } {
   const metrics = new MetricsService();
-  const bus = new EventBusService(config, metrics);
-  for (const [topic, partition] of partitions) bus.startPartition(topic, partition, 0, 0);
-  return { bus, metrics };
+  const log = new PartitionLogService(config, metrics);
+  const bus = new EventBusService(log);
+  for (const [topic, partition] of partitions) log.startPartition(topic, partition, 0, 0);
+  return { log, bus, metrics };
 }
 
-/** Hands events to the bus as Kafka would: one batch per event, fetched where processing stands. */
-export function publish(bus: EventBusService, ...events: GatewayEvent[]): number {
+/** Appends events to the log as Kafka would: one batch per event, fetched where processing stands. */
+export function publish(log: PartitionLogService, ...events: GatewayEvent[]): number {
   let delivered = 0;
   for (const event of events) {
-    const fetchedOffset = bus.nextOffset(event.topic, event.partition) ?? event.offset;
-    delivered += bus.dispatch({
+    const fetchedOffset = log.nextOffset(event.topic, event.partition) ?? event.offset;
+    delivered += log.append({
       topic: event.topic,
       partition: event.partition,
       fetchedOffset: Math.min(fetchedOffset, event.offset),
       highWatermark: event.offset + 1,
       offsetReset: false,
       next: event.offset + 1,
-      events: [event],
+      records: [event],
     });
   }
   return delivered;

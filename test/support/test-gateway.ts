@@ -5,6 +5,7 @@ import { Test } from '@nestjs/testing';
 import { AppModule } from '../../src/app.module.js';
 import { parseGatewayConfig } from '../../src/config/gateway.config.js';
 import { EventBusService } from '../../src/event-bus/event-bus.service.js';
+import { PARTITION_LOG, type PartitionLog } from '../../src/log/partition-log.js';
 import { startGateway } from '../../src/gateway.js';
 import { ManagementServer } from '../../src/management/management-server.js';
 import { MetricsService } from '../../src/metrics/metrics.service.js';
@@ -18,6 +19,7 @@ export interface TestGateway {
   /** Where metrics, probes and docs are served: the management port with MANAGEMENT_PORT, else `url`. */
   readonly managementUrl: string;
   readonly bus: EventBusService;
+  readonly log: PartitionLog;
   /** The sum of a metric's values whose labels include `labels`. */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   /** Cuts every open connection from the server side, as a proxy or a crash would. */
@@ -73,6 +75,7 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     url,
     managementUrl,
     bus: app.get(EventBusService),
+    log: app.get(PARTITION_LOG),
     metric: async (name, labels = {}) => {
       const metric = await app.get(MetricsService).registry.getSingleMetric(name)?.get();
       if (!metric) throw new Error(`No metric ${name}`);

@@ -1,24 +1,19 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { GATEWAY_CONFIG, type GatewayConfig, type OwnershipConfig } from '../config/gateway.config.js';
-import { OwnershipMetrics } from '../metrics/ownership.metrics.js';
-import type { Audience } from './gateway-event.js';
+import { GatewayError } from '../common/gateway-error.js';
+import type { OwnershipConfig } from '../config/gateway.config.js';
+import type { Audience } from '../log/gateway-event.js';
+import { routeStream, type OwnerRoute } from './owner-routing.js';
+import type { MovedUsers, Ownership, ResumeScope } from './ownership.js';
+import type { OwnershipMetrics } from './ownership.metrics.js';
 import { UserPartitioner } from './user-partition.js';
-
-/** Tells, for a user id, whether its streams move away (their partition was lost). */
-export type MovedUsers = (userId: string) => boolean;
 
 /**
  * Who owns which partition of the keyed topics (partition-owner mode, docs/scaling.md). The keyed
  * topics are co-partitioned: partition index p of every keyed topic belongs to the same instance,
- * so a user, keyed by murmur2 to one index, belongs to one instance for all of them. The Kafka
- * side tells it what this instance was assigned, when each partition is warm and the map of the
- * whole group; the stream side asks whether a user is served here, and who else owns it.
- *
- * Disabled (`enabled` false) in every-instance mode, where nothing calls it but these checks.
+ * so a user, keyed by murmur2 to one index, belongs to one instance for all of them. The owner
+ * group (OwnerGroup) tells it what this instance was assigned, when each partition is warm and the
+ * map of the whole group; the streams, the records and the probes ask it through `Ownership`.
  */
-@Injectable()
-export class OwnershipService {
-  private readonly settings: OwnershipConfig | undefined;
+export class PartitionOwnershipService implements Ownership {
   private readonly keyed: ReadonlySet<string>;
   private partitioner: UserPartitioner | undefined;
   /** Partition indexes assigned to this instance in the group's current generation. */
@@ -31,20 +26,15 @@ export class OwnershipService {
   private readonly movedListeners: Array<(moved: MovedUsers) => void> = [];
 
   constructor(
-    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+    private readonly settings: OwnershipConfig,
     private readonly metrics: OwnershipMetrics,
   ) {
-    this.settings = config.ownership;
-    this.keyed = new Set(config.ownership?.keyedTopics ?? []);
+    this.keyed = new Set(settings.keyedTopics);
   }
 
-  get enabled(): boolean {
-    return this.settings !== undefined;
-  }
-
-  /** This instance's node name; empty in every-instance mode. */
+  /** This instance's node name. */
   get node(): string {
-    return this.settings?.node ?? '';
+    return this.settings.node;
   }
 
   isKeyed(topic: string): boolean {
@@ -123,12 +113,24 @@ export class OwnershipService {
     return partition === undefined ? undefined : this.owners?.[partition];
   }
 
+  routeStream(userId: string, named: string | undefined, canServe: boolean): OwnerRoute {
+    const route = routeStream({
+      servesHere: canServe && this.serves(userId),
+      owner: this.ownerOf(userId),
+      self: this.node,
+      named,
+    });
+    if (route.kind !== 'serve')
+      this.metrics.redirected(route.kind === 'redirect' ? 'not-owner' : 'soft-retry');
+    return route;
+  }
+
   /**
    * The slots of a resume point that matter for a user: its own partition of each keyed topic and
    * every partition of the others. An id carries whatever its instance owned besides; those
    * slots say nothing about this user, and another owner need not know them.
    */
-  resumeScope(userId: string): (topic: string, partition: number) => boolean {
+  resumeScope(userId: string): ResumeScope {
     const own = this.partitionOf(userId);
     return (topic, partition) => !this.keyed.has(topic) || partition === own;
   }
@@ -151,11 +153,53 @@ export class OwnershipService {
     }
   }
 
+  /**
+   * A record on a keyed topic reaches only the owner of its partition, so one published over HTTP
+   * must sit on its users' partition, or the consumer skips it as misrouted after the publisher
+   * was told it was written. Such a record is refused, naming what to do instead. Returns the key
+   * that puts a `userIds` record on its users' partition.
+   */
+  publishKey(topic: string, audience: Audience, key: unknown, problems: string[]): string | undefined {
+    if (!this.keyed.has(topic)) return undefined;
+    if (audience.kind === 'broadcast') {
+      problems.push(
+        `a broadcast on ${topic} would reach only one instance's users in partition-owner mode: ` +
+          'publish it to a topic of KAFKA_BROADCAST_TOPICS',
+      );
+      return undefined;
+    }
+    const partitioner = this.partitioner;
+    if (partitioner === undefined) {
+      throw new GatewayError(
+        'kafka-unavailable',
+        `The partitions of ${topic} are not known yet; try again`,
+        1,
+      );
+    }
+    const users = audience.kind === 'user' ? [audience.userId] : audience.userIds;
+    const partitions = new Set(users.map((userId) => partitioner.partitionOf(userId)));
+    if (partitions.size > 1) {
+      problems.push(
+        `in partition-owner mode the users of one event must share a partition of ${topic} ` +
+          `(these are on ${partitions.size}): send one event per user, or use a broadcast topic`,
+      );
+    } else if (typeof key === 'string' && !partitions.has(partitioner.partitionOf(key))) {
+      problems.push("in partition-owner mode key must be left out, or put the event on its users' partition");
+    }
+    return users[0];
+  }
+
   // ---- health --------------------------------------------------------------------------------
+
+  readiness(): { ready: boolean; details: Record<string, unknown> } {
+    const problems = this.problems();
+    return problems.length === 0
+      ? { ready: true, details: { node: this.node, partitions: this.owned() } }
+      : { ready: false, details: { node: this.node, reasons: problems } };
+  }
 
   /** What keeps this instance from serving its users; empty when nothing does. */
   problems(): string[] {
-    if (!this.enabled) return [];
     const problems: string[] = [];
     if (this.owners === undefined) {
       problems.push(this.mapProblem ?? 'the partition map of the owner group is not known yet');

@@ -1,14 +1,5 @@
 import { CURSOR_TOPIC_SEPARATOR, LogPosition } from './log-position.js';
-
-/** What a fetched batch says about where the consumer reads, against where processing stands. */
-export interface FetchedAt {
-  /** The offset the consumer fetched from. */
-  readonly fetchedOffset: number;
-  /** The partition's log end offset, as the broker answered with the batch. */
-  readonly highWatermark: number;
-  /** The client reset its offset because it was out of range (see GatewayKafkaServer). */
-  readonly offsetReset: boolean;
-}
+import type { FetchedAt } from './partition-batch.js';
 
 /**
  * For each topic-partition, the next offset this instance has not processed yet. Events reach

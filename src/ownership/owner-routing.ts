@@ -39,12 +39,6 @@ export function routeStream(facts: RouteFacts): OwnerRoute {
   return { kind: 'redirect', node: facts.owner };
 }
 
-/** The `node` query parameter, when it is one plain value. */
-export function namedNode(query: unknown): string | undefined {
-  const value = Array.isArray(query) ? (query as unknown[]).at(-1) : query;
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
 /**
  * The Location of a redirect to `node`: the request's own path and query with `node` set,
  * relative to the request's path, so it stays on the origin and behind any path prefix the

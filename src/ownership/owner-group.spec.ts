@@ -1,12 +1,13 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { AssignerProtocol, type Admin, type Consumer, type GroupDescription } from 'kafkajs';
-import type { EventBusService } from '../event-bus/event-bus.service.js';
-import { OwnershipService } from '../event-bus/ownership.service.js';
-import { OwnershipMetrics } from '../metrics/ownership.metrics.js';
-import { newBus, testConfig } from '../testing/fixtures.js';
+import { Registry } from 'prom-client';
+import type { PartitionLogService } from '../log/partition-log.service.js';
+import { newLog, testConfig } from '../testing/fixtures.js';
 import { encodeOwnerMetadata, OWNER_ASSIGNOR } from './owner-assignor.js';
 import { OwnerGroup } from './owner-group.js';
+import { OwnershipMetrics } from './ownership.metrics.js';
+import { PartitionOwnershipService } from './partition-ownership.service.js';
 
 const config = testConfig({
   KAFKA_CONSUMPTION: 'partition-owner',
@@ -45,8 +46,8 @@ function group(owners: string[], state: GroupDescription['state'] = 'Stable'): G
 
 describe(OwnerGroup.name, () => {
   let sut: OwnerGroup;
-  let bus: EventBusService;
-  let ownership: OwnershipService;
+  let log: PartitionLogService;
+  let ownership: PartitionOwnershipService;
   let calls: string[];
   let described: GroupDescription;
   let consumer: Consumer;
@@ -77,8 +78,8 @@ describe(OwnerGroup.name, () => {
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     partitionsOfChat = 4;
-    ({ bus } = newBus([['alerts', 0]], config));
-    ownership = new OwnershipService(config, new OwnershipMetrics(undefined));
+    ({ log } = newLog([['alerts', 0]], config));
+    ownership = new PartitionOwnershipService(config.ownership!, new OwnershipMetrics(new Registry()));
     calls = [];
     described = group(['gw-1', 'gw-2', 'gw-1', 'gw-2']);
     consumer = {
@@ -90,8 +91,8 @@ describe(OwnerGroup.name, () => {
         calls.push(`seek ${topic}/${partition}@${offset}`),
       describeGroup: () => Promise.resolve(described),
     } as unknown as Consumer;
-    sut = new OwnerGroup({ settings: config.ownership!, windowMs: 60_000, admin, bus, ownership });
-    await sut.prepare();
+    sut = new OwnerGroup({ settings: config.ownership!, windowMs: 60_000, log, ownership });
+    await sut.prepare(admin);
   });
 
   afterEach(() => sut.close());
@@ -99,7 +100,7 @@ describe(OwnerGroup.name, () => {
   it('should refuse keyed topics with different partition counts', async () => {
     partitionsOfChat = 3;
 
-    await expect(sut.prepare()).rejects.toThrow(
+    await expect(sut.prepare(admin)).rejects.toThrow(
       'the keyed topics must have the same number of partitions (orders has 4, chat has 3)',
     );
   });
@@ -118,7 +119,7 @@ describe(OwnerGroup.name, () => {
       'seek chat/2@5',
       'resume orders:0.2 chat:0.2',
     ]);
-    expect([bus.nextOffset('orders', 0), bus.liveFromOf('orders', 0), bus.nextOffset('chat', 2)]).toEqual([
+    expect([log.nextOffset('orders', 0), log.liveFromOf('orders', 0), log.nextOffset('chat', 2)]).toEqual([
       10, 20, 5,
     ]);
     expect([sut.reads('orders', 0), sut.reads('orders', 1), sut.reads('alerts', 0)]).toEqual([
@@ -144,9 +145,9 @@ describe(OwnerGroup.name, () => {
 
   it('should end the streams of lost partitions, then forget them, and keep the others as they are', async () => {
     const moved: boolean[] = [];
-    ownership.onMoved((isMoved) => {
+    ownership.onMoved((isMoved: (userId: string) => boolean) => {
       moved.push(isMoved(userOn(ownership, 0)), isMoved(userOn(ownership, 2)));
-      expect(bus.knows('orders', 0)).toBe(true);
+      expect(log.knows('orders', 0)).toBe(true);
     });
     sut.joined(consumer, { orders: [0, 2], chat: [0, 2] });
     await settle();
@@ -155,7 +156,7 @@ describe(OwnerGroup.name, () => {
     sut.joined(consumer, { orders: [2, 3], chat: [2, 3] });
 
     expect(moved).toEqual([true, false]);
-    expect([bus.knows('orders', 0), bus.knows('chat', 0), bus.knows('orders', 2)]).toEqual([
+    expect([log.knows('orders', 0), log.knows('chat', 0), log.knows('orders', 2)]).toEqual([
       false,
       false,
       true,
@@ -169,7 +170,7 @@ describe(OwnerGroup.name, () => {
     sut.joined(consumer, { orders: [1], chat: [1] });
     await settle();
 
-    expect(bus.knows('orders', 0)).toBe(false);
+    expect(log.knows('orders', 0)).toBe(false);
     expect(calls).toContain('resume orders:1 chat:1');
     expect(calls).not.toContain('resume orders:0 chat:0');
   });
@@ -206,6 +207,6 @@ describe(OwnerGroup.name, () => {
   });
 });
 
-function userOn(ownership: OwnershipService, partition: number): string {
+function userOn(ownership: PartitionOwnershipService, partition: number): string {
   for (let i = 0; ; i++) if (ownership.partitionOf(`user-${i}`) === partition) return `user-${i}`;
 }

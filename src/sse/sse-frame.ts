@@ -1,5 +1,21 @@
 import type { MessageEvent } from '@nestjs/common';
-import type { GatewayEvent } from '../event-bus/gateway-event.js';
+import type { GatewayEvent } from '../log/gateway-event.js';
+
+/*
+ * The gateway's SSE wire format, every frame of it: events, checkpoints (resume points without
+ * an event), resets, and the soft retry of partition-owner mode.
+ */
+
+export type ResetReason = 'malformed-id' | 'unknown-position' | 'too-old' | 'log-changed';
+
+export const RESET_MESSAGES: Record<ResetReason, string> = {
+  'malformed-id': 'The last event id is not one this gateway issued',
+  'unknown-position':
+    'The last event id names topics, partitions or offsets this gateway does not know; refetch your state',
+  'too-old': 'Some events after the last event id are no longer kept; refetch your state',
+  'log-changed':
+    'The Kafka log changed under the gateway (a topic recreated, records removed, a failover); refetch your state',
+};
 
 const LINE_BREAK = /\r\n|\r|\n/;
 const CR_LF = /[\r\n]/g;
@@ -34,6 +50,25 @@ export function checkpointFrame(id: string, options: { comment?: string; retryMs
   const retry = options.retryMs === undefined ? '' : `retry: ${options.retryMs}\n`;
   const comment = options.comment === undefined ? '' : prefixLines(options.comment, ': ');
   return `event: checkpoint\nid: ${id}\n${retry}${comment}data: \n\n`;
+}
+
+/** The first message of a stream, which Nest writes with the headers: a checkpoint with a retry hint. */
+export function openingMessage(id: string, retryMs: number): MessageEvent {
+  return { type: 'checkpoint', id, data: '', retry: retryMs };
+}
+
+/** The client must refetch its state: continuity was lost for `reason`; `id` is where it stands now. */
+export function resetFrame(reason: ResetReason, id: string): string {
+  const data = JSON.stringify({ reason, message: RESET_MESSAGES[reason] });
+  return `event: reset\nid: ${id}\ndata: ${data}\n\n`;
+}
+
+/**
+ * A stream that only says when to reconnect, then ends (partition-owner mode's soft retry). It
+ * sets no id, so the client keeps its last one and resumes with it wherever it lands next.
+ */
+export function retryFrame(retryMs: number, why: string): string {
+  return `retry: ${retryMs}\n${prefixLines(why, ': ')}\n`;
 }
 
 function prefixLines(text: string, prefix: string): string {

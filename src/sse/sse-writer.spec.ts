@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { FlushScheduler } from './flush-scheduler.js';
-import { SseWriter, type SseSink } from './sse-writer.js';
+import { SseWriter, type WritableSink } from './sse-writer.js';
 
 /** A response that records its writes and backs up when told to. */
-class FakeSink extends EventEmitter implements SseSink {
+class FakeSink extends EventEmitter implements WritableSink {
   readonly writes: string[] = [];
   writableLength = 0;
   writableNeedDrain = false;
@@ -64,11 +64,22 @@ describe(SseWriter.name, () => {
     expect(sink.writes).toEqual(['a\n\n']);
   });
 
-  it('should take bursts of any size from a client that reads', () => {
+  it('should take bursts of any size from a client that reads, writing them in slices as they come', () => {
     for (let i = 0; i < 50; i++) expect(sut.enqueue('x'.repeat(20))).toBe(true);
     sut.flush();
 
     expect(sink.writes.join('')).toHaveLength(1000);
+    expect(Math.max(...sink.writes.map((write) => write.length))).toBeLessThanOrEqual(40);
+  });
+
+  it('should never hold more than the bound, queued and in the socket, even within one turn', () => {
+    sink.writableNeedDrain = true;
+    let taken = 0;
+    for (let i = 0; i < 50; i++) if (sut.enqueue('x'.repeat(20))) taken++;
+
+    expect(taken).toBe(5);
+    expect(sut.backlog).toBe(100);
+    expect(sut.enqueue('x')).toBe(false);
   });
 
   /** A write the socket refuses: from then on the writer counts what waits. */

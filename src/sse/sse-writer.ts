@@ -1,7 +1,7 @@
 import type { FlushScheduler } from './flush-scheduler.js';
 
 /** What the writer needs of a response: Node's ServerResponse is one. */
-export interface SseSink {
+export interface WritableSink {
   write(chunk: string): boolean;
   readonly writableLength: number;
   once(event: 'drain', listener: () => void): unknown;
@@ -9,13 +9,23 @@ export interface SseSink {
 }
 
 /**
+ * A burst is written in slices as it comes, not held until the turn ends: of this many characters,
+ * or a quarter of the bound if that is less, so a client that reads takes a burst of any size.
+ */
+const MAX_SLICE = 64 * 1024;
+
+/**
  * One stream's frames, coalesced: everything queued in one turn of the event loop (the batches
  * of a fetch from Kafka, a slice of a replay) goes out in one write, which the writer asks the
- * scheduler for. A client that does not read is reported to the caller, never queued for
- * without limit.
+ * scheduler for, or in slices as it comes when it is a burst. A stream never holds more than
+ * `maxPending` characters, queued here and held by the socket together: a frame that would pass
+ * that is refused, and the caller drops the stream (its client resumes).
  */
 export class SseWriter {
   private pending = '';
+  /** What the socket held after the last write; nothing once it drained. */
+  private socketHeld = 0;
+  private readonly slice: number;
   private scheduled = false;
   private closed = false;
   /** The socket refused more at the last write and has not drained since. */
@@ -23,31 +33,30 @@ export class SseWriter {
   private waitingForDrain: (() => void) | undefined;
   private readonly drained = (): void => {
     this.backedUp = false;
+    this.socketHeld = 0;
   };
 
-  /**
-   * @param maxPending characters that may wait for a client whose socket is backed up; past
-   * them, enqueue answers false and the stream should be dropped (its client resumes).
-   */
   constructor(
-    private readonly sink: SseSink,
+    private readonly sink: WritableSink,
     private readonly maxPending: number,
     private readonly scheduler: FlushScheduler,
-  ) {}
-
-  /** Characters queued here or in the socket, not yet taken by the client. */
-  get backlog(): number {
-    return this.pending.length + this.sink.writableLength;
+  ) {
+    this.slice = Math.min(MAX_SLICE, Math.ceil(maxPending / 4));
   }
 
-  /** Queues a frame. Returns false when the client does not read, without queueing it. */
+  /** Characters queued here or held by the socket, not yet taken by the client. */
+  get backlog(): number {
+    return this.pending.length + this.socketHeld;
+  }
+
+  /** Queues a frame. Returns false, queueing nothing, when the stream would hold too much. */
   enqueue(frame: string): boolean {
     if (this.closed) return true;
-    // Only a socket that is backed up counts: a burst to a client that reads is written out. The
-    // socket is asked only then: its getters cost more than the rest of a delivery.
-    if (this.backedUp && this.backlog + frame.length > this.maxPending) return false;
+    if (this.pending.length + this.socketHeld + frame.length > this.maxPending) return false;
     this.pending += frame;
-    if (!this.scheduled) {
+    if (this.pending.length >= this.slice) {
+      this.flush();
+    } else if (!this.scheduled) {
       this.scheduled = true;
       this.scheduler.request(this);
     }
@@ -60,7 +69,9 @@ export class SseWriter {
     if (this.closed || this.pending === '') return;
     const chunk = this.pending;
     this.pending = '';
-    if (!this.sink.write(chunk) && !this.backedUp) {
+    const taken = this.sink.write(chunk);
+    this.socketHeld = this.sink.writableLength;
+    if (!taken && !this.backedUp) {
       this.backedUp = true;
       this.sink.once('drain', this.drained);
     }

@@ -1,4 +1,4 @@
-import { namedNode, ownerLocation, routeStream, type OwnerRoute, type RouteFacts } from './owner-routing.js';
+import { ownerLocation, routeStream, type OwnerRoute, type RouteFacts } from './owner-routing.js';
 
 describe(routeStream.name, () => {
   const facts = (overrides: Partial<RouteFacts>): RouteFacts => ({
@@ -50,17 +50,5 @@ describe(ownerLocation.name, () => {
   ])('should keep the path and query of %s, with node set, relative to the path', (url, location) => {
     expect(ownerLocation(url, 'gw-2')).toBe(location);
     expect(new URL(location, `http://lb.example${url}`).searchParams.get('node')).toBe('gw-2');
-  });
-});
-
-describe(namedNode.name, () => {
-  it.each<[unknown, string | undefined]>([
-    [undefined, undefined],
-    ['', undefined],
-    ['gw-2', 'gw-2'],
-    [['gw-1', 'gw-2'], 'gw-2'],
-    [{ nested: 'x' }, undefined],
-  ])('should read %p as %p', (query, node) => {
-    expect(namedNode(query)).toBe(node);
   });
 });

@@ -1,5 +1,6 @@
 import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { retryFrame } from '../sse/sse-frame.js';
 import { ownerLocation, type OwnerRoute } from './owner-routing.js';
 
 /** A stream request this instance does not serve (partition-owner mode); answered by OwnerRouteFilter. */
@@ -40,6 +41,6 @@ export class OwnerRouteFilter implements ExceptionFilter<OwnerRouteException> {
       return;
     }
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
-    response.end(`retry: ${exception.retryMs}\n: ${route.reason}\n\n`);
+    response.end(retryFrame(exception.retryMs, route.reason));
   }
 }

@@ -4,16 +4,16 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 export type OwnerRouteReason = 'not-owner' | 'soft-retry';
 
 /**
- * The metrics of partition ownership. They are registered only in partition-owner mode, so an
- * every-instance gateway exposes exactly what it did before.
+ * The metrics of partition ownership. They exist only in partition-owner mode, so an
+ * every-instance gateway does not expose them.
  */
 export class OwnershipMetrics {
   private readonly owned: Gauge;
   private readonly warmups: Counter;
   private readonly redirects: Counter;
 
-  constructor(registry: Registry | undefined) {
-    const registers = registry ? [registry] : [];
+  constructor(registry: Registry) {
+    const registers = [registry];
     this.owned = new Gauge({
       name: 'gateway_owned_partitions',
       help: 'Partition indexes of the keyed topics this instance owns (partition-owner mode)',

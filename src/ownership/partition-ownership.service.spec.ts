@@ -1,7 +1,8 @@
 import { Registry } from 'prom-client';
-import { OwnershipMetrics } from '../metrics/ownership.metrics.js';
 import { testConfig } from '../testing/fixtures.js';
-import { OwnershipService } from './ownership.service.js';
+import { EveryInstance } from './ownership.js';
+import { OwnershipMetrics } from './ownership.metrics.js';
+import { PartitionOwnershipService } from './partition-ownership.service.js';
 import { UserPartitioner } from './user-partition.js';
 
 const OWNER_ENV = {
@@ -16,26 +17,27 @@ function userOn(partition: number, prefix = 'user'): string {
   for (let i = 0; ; i++) if (partitioner.partitionOf(`${prefix}-${i}`) === partition) return `${prefix}-${i}`;
 }
 
-describe(OwnershipService.name, () => {
-  let sut: OwnershipService;
+describe(PartitionOwnershipService.name, () => {
+  let sut: PartitionOwnershipService;
   let registry: Registry;
 
   beforeEach(() => {
     registry = new Registry();
-    sut = new OwnershipService(testConfig(OWNER_ENV), new OwnershipMetrics(registry));
+    sut = new PartitionOwnershipService(testConfig(OWNER_ENV).ownership!, new OwnershipMetrics(registry));
     sut.setPartitionCount(6);
   });
 
   const metric = async (name: string): Promise<number> =>
     (await registry.getSingleMetric(name)!.get()).values.reduce((sum, value) => sum + value.value, 0);
 
-  it('should be disabled, and answer for nobody, in every-instance mode', () => {
-    const off = new OwnershipService(testConfig(), new OwnershipMetrics(undefined));
+  it('should serve everyone, route nothing away and have no readiness of its own, in every-instance mode', () => {
+    const every = new EveryInstance(['orders']);
 
-    expect(off.enabled).toBe(false);
-    expect(off.isKeyed('orders')).toBe(false);
-    expect(off.misroutes('orders', 0, { kind: 'broadcast' })).toBe(false);
-    expect(off.problems()).toEqual([]);
+    expect(every.serves()).toBe(true);
+    expect(every.routeStream()).toEqual({ kind: 'serve' });
+    expect(every.misroutes()).toBe(false);
+    expect(every.resumeScope()('orders', 3)).toBe(true);
+    expect(every.readiness()).toBeUndefined();
   });
 
   it('should serve a user only once its partition is assigned and warm', () => {
@@ -51,7 +53,7 @@ describe(OwnershipService.name, () => {
   it('should tell the listeners which users moved before forgetting lost partitions', () => {
     const ended: string[] = [];
     const users = [userOn(0), userOn(1), userOn(2)];
-    sut.onMoved((moved) => {
+    sut.onMoved((moved: (userId: string) => boolean) => {
       ended.push(...users.filter(moved));
       // Still owned while the streams end: their last checkpoint carries the partition.
       expect(sut.owned()).toEqual([0, 1, 2]);

@@ -1,9 +1,10 @@
 import { Logger } from '@nestjs/common';
 import type { Admin, Assignment, Consumer, ConsumerConfig } from 'kafkajs';
 import type { OwnershipConfig } from '../config/gateway.config.js';
-import type { EventBusService } from '../event-bus/event-bus.service.js';
-import type { OwnershipService } from '../event-bus/ownership.service.js';
+import type { PartitionLog } from '../log/partition-log.js';
 import { ownerAssigner, ownersFromGroup } from './owner-assignor.js';
+import type { ConsumerMembership } from './ownership.js';
+import type { PartitionOwnershipService } from './partition-ownership.service.js';
 
 /** Heartbeats this often, so that a rebalance reaches every member within about a second. */
 const OWNER_HEARTBEAT_MS = 1000;
@@ -13,9 +14,8 @@ const MAX_RETRY_MS = 2000;
 export interface OwnerGroupOptions {
   readonly settings: OwnershipConfig;
   readonly windowMs: number;
-  readonly admin: Admin;
-  readonly bus: EventBusService;
-  readonly ownership: OwnershipService;
+  readonly log: PartitionLog;
+  readonly ownership: PartitionOwnershipService;
 }
 
 /**
@@ -26,7 +26,7 @@ export interface OwnerGroupOptions {
  * reads the group's map back from the coordinator. Partitions it kept go on where processing
  * stands, as in every-instance mode.
  */
-export class OwnerGroup {
+export class OwnerGroup implements ConsumerMembership {
   private readonly logger = new Logger('OwnerGroup');
   /** Bumped by every join: work started for an older assignment is dropped. */
   private epoch = 0;
@@ -35,20 +35,30 @@ export class OwnerGroup {
   private current: ReadonlySet<number> = new Set();
   /** Gained partitions not read up to their log end at assignment yet: index → topic → end. */
   private readonly warming = new Map<number, Map<string, number>>();
+  private admin: Admin | undefined;
 
   constructor(private readonly options: OwnerGroupOptions) {}
 
-  /** Topics every instance reads whole, from the start of the window, as in every-instance mode. */
-  get broadcastTopics(): readonly string[] {
+  /**
+   * Topics every instance reads whole, from the start of the window, as in every-instance mode; a
+   * keyed partition is read from the window once it is gained.
+   */
+  get windowTopics(): readonly string[] {
     return this.options.settings.broadcastTopics;
+  }
+
+  /** The log watch starts new partitions of broadcast topics; keyed ones start when gained. */
+  startsOnSight(topic: string): boolean {
+    return !this.options.settings.keyedTopics.includes(topic);
   }
 
   /**
    * Checks, before the consumer joins, that the keyed topics share one partition count: a user
    * then maps to one partition index, and one owner, for all of them.
    */
-  async prepare(): Promise<void> {
-    const { admin, settings, ownership } = this.options;
+  async prepare(admin: Admin): Promise<void> {
+    this.admin = admin;
+    const { settings, ownership } = this.options;
     const { topics } = await admin.fetchTopicMetadata({ topics: [...settings.keyedTopics] });
     const counts = topics.map((topic) => `${topic.name} has ${topic.partitions.length}`);
     const distinct = new Set(topics.map((topic) => topic.partitions.length));
@@ -80,14 +90,14 @@ export class OwnerGroup {
   reads(topic: string, partition: number): boolean {
     return (
       !this.options.ownership.isKeyed(topic) ||
-      (this.current.has(partition) && this.options.bus.knows(topic, partition))
+      (this.current.has(partition) && this.options.log.knows(topic, partition))
     );
   }
 
   /** A new generation: `assignment` is this instance's, as kafkajs announces it on GROUP_JOIN. */
   joined(consumer: Consumer, assignment: Assignment): void {
     const epoch = ++this.epoch;
-    const { settings, ownership, bus } = this.options;
+    const { settings, ownership, log } = this.options;
     const partitions = new Set<number>();
     for (const topic of settings.keyedTopics)
       for (const partition of assignment[topic] ?? []) partitions.add(partition);
@@ -96,12 +106,12 @@ export class OwnerGroup {
     const lost = ownership.assign(partitions);
     if (lost.length > 0) {
       const gone = new Set(lost);
-      for (const topic of settings.keyedTopics) bus.dropPartitions(topic, gone);
+      for (const topic of settings.keyedTopics) log.dropPartitions(topic, gone);
       for (const partition of lost) this.warming.delete(partition);
       this.logger.log(`Partition(s) ${lost.join(', ')} moved to another instance; their streams were ended`);
     }
     const cold = [...partitions].filter((partition) =>
-      settings.keyedTopics.some((topic) => !bus.knows(topic, partition)),
+      settings.keyedTopics.some((topic) => !log.knows(topic, partition)),
     );
     if (cold.length > 0) {
       // Nothing is fetched from them until they are moved to where the replay window starts.
@@ -138,7 +148,8 @@ export class OwnerGroup {
 
   /** Moves gained partitions to where the replay window starts, then lets the consumer read them. */
   private async warmUp(consumer: Consumer, epoch: number, partitions: readonly number[]): Promise<void> {
-    const { admin, bus, ownership, settings, windowMs } = this.options;
+    const { log, ownership, settings, windowMs } = this.options;
+    const admin = this.admin!;
     for (let delay = FIRST_RETRY_MS; this.isCurrent(epoch); delay = Math.min(2 * delay, MAX_RETRY_MS)) {
       try {
         const since = Date.now() - windowMs;
@@ -158,7 +169,7 @@ export class OwnerGroup {
           for (const { topic, starts, ends } of ranges) {
             const start = Number(starts.find((entry) => entry.partition === partition)?.offset ?? 0);
             const end = Number(ends.find((entry) => entry.partition === partition)?.high ?? start);
-            bus.startPartition(topic, partition, start, end);
+            log.startPartition(topic, partition, start, end);
             consumer.seek({ topic, partition, offset: String(start) });
             if (start < end) behind.set(topic, end);
           }
