@@ -157,6 +157,29 @@ describe('Owner routing, KAFKA_CONSUMPTION=partition-owner (e2e)', () => {
     ).toBeGreaterThan(0);
   });
 
+  it('should spend a stream ticket only where its stream starts: a soft retry or a redirect leaves it usable', async () => {
+    const map = await settled(['gw-1', 'gw-2', 'gw-3']);
+    const user = userOn(map.indexOf('gw-2'), 'ticketed');
+    const issued = await fetch(`${gateways.get('gw-1')!.url}/events/tickets`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await signToken({ sub: user })}` },
+    });
+    const { ticket } = (await issued.json()) as { ticket: string };
+    const at = (node: string, query = '') =>
+      `${gateways.get(node)!.url}/events?topics=${KEYED}&ticket=${encodeURIComponent(ticket)}${query}`;
+
+    // Reaches gw-1 though it names gw-2: a soft retry. Then gw-1 again: a redirect, not a 401.
+    const retry = await RawStream.open(at('gw-1', '&node=gw-2'), {});
+    streams.push(retry);
+    await retry.waitForEnd();
+    expect(retry.response.status).toBe(200);
+    expect((await fetch(at('gw-1'), { redirect: 'manual' })).status).toBe(307);
+    const stream = new TestStream(at('gw-2', '&node=gw-2'), {});
+    streams.push(stream);
+    await started(stream, 'the stream to start at its owner with the ticket');
+    expect((await fetch(at('gw-2', '&node=gw-2'))).status).toBe(401);
+  });
+
   it('should route users of every owner through a round-robin balancer, and broadcast to all of them', async () => {
     const map = await settled(['gw-1', 'gw-2', 'gw-3']);
     const users = Array.from({ length: PARTITIONS }, (_, p) => userOn(p, 'everyone'));

@@ -190,8 +190,7 @@ describe('Resumable streams (e2e)', () => {
           })),
         );
         await waitFor(
-          () =>
-            small.log.replay(sub, ['orders'], LogPosition.parse(old.id)!).ok === false,
+          () => small.log.replay(sub, ['orders'], LogPosition.parse(old.id)!).ok === false,
           'the first event to be evicted',
         );
 

@@ -10,6 +10,14 @@ export interface AuthUser {
   readonly expiresAt: number;
   /** The token grants publishing (PUBLISH_CLAIM contains PUBLISH_VALUE); never true for tickets. */
   readonly publisher?: boolean;
+  /** The stream ticket the request came with, if it came with one: spent when its stream starts. */
+  readonly ticket?: SingleUse;
+}
+
+/** Something that may be used once on this instance. */
+export interface SingleUse {
+  /** @throws a 401 GatewayError when it was used already */
+  spend(): void;
 }
 
 const MAX_USER_ID_LENGTH = 256;

@@ -64,6 +64,12 @@ function craftTicket(
     .sign(new TextEncoder().encode(secret));
 }
 
+/** The verified user, without the ticket it carries to spend. */
+async function userOf(verified: Promise<AuthUser>): Promise<AuthUser> {
+  const { ticket: _ticket, ...user } = await verified;
+  return user;
+}
+
 describe(StreamTicketService.name, () => {
   describe('with a key derived from JWT_SECRET', () => {
     let sut: StreamTicketService;
@@ -77,7 +83,7 @@ describe(StreamTicketService.name, () => {
 
       const { ticket } = await sut.issue(user);
 
-      await expect(sut.verify(ticket)).resolves.toEqual<AuthUser>(user);
+      await expect(userOf(sut.verify(ticket))).resolves.toEqual<AuthUser>(user);
     });
 
     it('should keep topics undefined for a user without a topics claim', async () => {
@@ -85,7 +91,7 @@ describe(StreamTicketService.name, () => {
 
       const { ticket } = await sut.issue(user);
 
-      await expect(sut.verify(ticket)).resolves.toEqual<AuthUser>({
+      await expect(userOf(sut.verify(ticket))).resolves.toEqual<AuthUser>({
         id: 'alice',
         topics: undefined,
         expiresAt: user.expiresAt,
@@ -135,7 +141,7 @@ describe(StreamTicketService.name, () => {
       expect(payload.exp).toBe(user.expiresAt / 1000);
       expect(expiresIn).toBe((payload.exp as number) - (payload.iat as number));
       expect(expiresIn).toBeLessThanOrEqual(10);
-      await expect(sut.verify(ticket)).resolves.toEqual<AuthUser>(user);
+      await expect(userOf(sut.verify(ticket))).resolves.toEqual<AuthUser>(user);
     });
 
     it('should end the stream when the token expires, not the ticket', async () => {
@@ -170,7 +176,7 @@ describe(StreamTicketService.name, () => {
       const user = userFor(600);
       const { ticket } = await other.issue(user);
 
-      await expect(sut.verify(ticket)).resolves.toEqual<AuthUser>(user);
+      await expect(userOf(sut.verify(ticket))).resolves.toEqual<AuthUser>(user);
     });
 
     it('should reject a ticket whose claims were changed', async () => {
@@ -223,9 +229,10 @@ describe(StreamTicketService.name, () => {
       sut = new StreamTicketService(configFor({ JWT_SECRET: SECRET }));
     });
 
-    it('should start one stream per ticket: the second time it is refused as used', async () => {
+    it('should start one stream per ticket: once spent, it is refused as used', async () => {
       const { ticket } = await sut.issue(userFor(600));
-      await expect(sut.verify(ticket)).resolves.toMatchObject({ id: 'alice' });
+      const verified = await sut.verify(ticket);
+      verified.ticket!.spend();
 
       let error: unknown;
       await sut.verify(ticket).catch((err: unknown) => (error = err));
@@ -234,25 +241,42 @@ describe(StreamTicketService.name, () => {
       expect(error).toMatchObject({ code: 'ticket-used', status: 401, message: 'Ticket already used' });
     });
 
-    it('should accept exactly one of the same ticket presented at once', async () => {
+    it('should not spend a ticket by verifying it: a request sent elsewhere leaves it for the next try', async () => {
+      const { ticket } = await sut.issue(userFor(600));
+      await sut.verify(ticket);
+
+      const verified = await sut.verify(ticket);
+
+      expect(() => verified.ticket!.spend()).not.toThrow();
+    });
+
+    it('should let exactly one of the same ticket presented at once start its stream', async () => {
       const { ticket } = await sut.issue(userFor(600));
 
-      const results = await Promise.allSettled(Array.from({ length: 5 }, () => sut.verify(ticket)));
+      const verified = await Promise.all(Array.from({ length: 5 }, () => sut.verify(ticket)));
+      const started = verified.filter((user) => {
+        try {
+          user.ticket!.spend();
+          return true;
+        } catch {
+          return false;
+        }
+      });
 
-      expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+      expect(started).toHaveLength(1);
     });
 
     it('should keep every ticket of the same user apart', async () => {
       const user = userFor(600);
       const tickets = await Promise.all([sut.issue(user), sut.issue(user)]);
 
-      for (const { ticket } of tickets) await expect(sut.verify(ticket)).resolves.toEqual(user);
+      for (const { ticket } of tickets) await expect(userOf(sut.verify(ticket))).resolves.toEqual(user);
     });
 
     it('should accept a ticket spent on another instance: each instance remembers its own', async () => {
       const other = new StreamTicketService(configFor({ JWT_SECRET: SECRET }));
       const { ticket } = await sut.issue(userFor(600));
-      await sut.verify(ticket);
+      (await sut.verify(ticket)).ticket!.spend();
 
       await expect(other.verify(ticket)).resolves.toMatchObject({ id: 'alice' });
     });
@@ -290,7 +314,7 @@ describe(StreamTicketService.name, () => {
       const { ticket } = await sut.issue(user);
 
       jest.setSystemTime(issuedAt + 29_999);
-      await expect(sut.verify(ticket)).resolves.toEqual<AuthUser>(user);
+      await expect(userOf(sut.verify(ticket))).resolves.toEqual<AuthUser>(user);
 
       jest.setSystemTime(issuedAt + 30_000);
       await expectUnauthorized(sut.verify(ticket), 'Ticket expired');
@@ -323,7 +347,7 @@ describe(StreamTicketService.name, () => {
         configFor({ JWT_SECRET: OTHER_SECRET, TICKET_SECRET }),
       );
 
-      await expect(sameTicketSecret.verify(ticket)).resolves.toEqual<AuthUser>(user);
+      await expect(userOf(sameTicketSecret.verify(ticket))).resolves.toEqual<AuthUser>(user);
     });
 
     it('should reject a ticket from a service with another TICKET_SECRET', async () => {
@@ -351,14 +375,14 @@ describe(StreamTicketService.name, () => {
 
       const { ticket } = await withPublicKey.issue(user);
 
-      await expect(sut.verify(ticket)).resolves.toEqual<AuthUser>(user);
+      await expect(userOf(sut.verify(ticket))).resolves.toEqual<AuthUser>(user);
     });
 
     it('should accept a ticket in the documented format', async () => {
       const sexp = now() + 900;
       const ticket = await craftTicket({ sub: 'bob', topics: ['orders'], sexp });
 
-      await expect(sut.verify(ticket)).resolves.toEqual<AuthUser>({
+      await expect(userOf(sut.verify(ticket))).resolves.toEqual<AuthUser>({
         id: 'bob',
         topics: ['orders'],
         expiresAt: sexp * 1000,

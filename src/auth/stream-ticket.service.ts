@@ -19,8 +19,9 @@ export interface StreamTicket {
 
 /**
  * Short-lived, signed, self-contained tickets that start a stream without putting the long-lived
- * token in a URL. Any instance verifies them with the shared key; each starts one stream on the
- * instance that sees it (a ticket copied from a log is spent).
+ * token in a URL. Any instance verifies them with the shared key; each starts one stream on an
+ * instance (a ticket copied from a log is spent). It is spent when the stream starts, not when it
+ * is verified: a request sent elsewhere (a redirect, a soft retry) leaves it for the next try.
  */
 @Injectable()
 export class StreamTicketService {
@@ -49,7 +50,7 @@ export class StreamTicketService {
     return { ticket, expiresIn: expiresAt - now };
   }
 
-  /** The user a ticket stands for; the ticket is spent, so it starts no other stream here. */
+  /** The user a ticket stands for, with the ticket to spend when its stream starts. */
   async verify(ticket: string): Promise<AuthUser> {
     let payload;
     try {
@@ -65,10 +66,14 @@ export class StreamTicketService {
     }
     const user =
       typeof payload['sexp'] === 'number' ? authUserFromClaims(payload, payload['sexp']) : undefined;
-    if (!user || typeof payload.jti !== 'string') throw new GatewayError('unauthenticated', 'Invalid ticket');
-    if (!this.spent.spend(payload.jti, (payload.exp as number) * 1000))
-      throw new GatewayError('ticket-used', 'Ticket already used');
-    return user;
+    const { jti, exp } = payload;
+    if (!user || typeof jti !== 'string') throw new GatewayError('unauthenticated', 'Invalid ticket');
+    const used = (): GatewayError => new GatewayError('ticket-used', 'Ticket already used');
+    if (this.spent.isSpent(jti)) throw used();
+    const spend = (): void => {
+      if (!this.spent.spend(jti, (exp as number) * 1000)) throw used();
+    };
+    return { ...user, ticket: { spend } };
   }
 }
 

@@ -13,11 +13,16 @@ export class TicketReplayCache {
     return this.spent.size;
   }
 
+  /** Whether `jti` was spent and its ticket has not expired. */
+  isSpent(jti: string, now = Date.now()): boolean {
+    const known = this.spent.get(jti);
+    return known !== undefined && known > now;
+  }
+
   /** True the first time `jti` is spent; false when it was spent before and has not expired. */
   spend(jti: string, expiresAt: number, now = Date.now()): boolean {
     this.forgetExpired(now);
-    const known = this.spent.get(jti);
-    if (known !== undefined && known > now) return false;
+    if (this.isSpent(jti, now)) return false;
     this.spent.delete(jti);
     this.spent.set(jti, expiresAt);
     if (this.spent.size > this.maxSize) this.spent.delete(this.spent.keys().next().value!);

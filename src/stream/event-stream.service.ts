@@ -121,6 +121,8 @@ export class EventStreamService implements ConnectionOwner, BeforeApplicationShu
     return bridgeToNest(response, (sink) => {
       // The partition may have moved since the request was routed: no stream starts off its owner.
       this.route(user.id, undefined);
+      // Only a stream that starts here spends its ticket; a client sent elsewhere tries it again.
+      user.ticket?.spend();
       response.setHeader(HEARTBEAT_HEADER, String(this.settings.heartbeatMs));
       const connection = new StreamConnection(this, user, topics, sink, request.resumeFrom, {
         connectionId: randomUUID(),
