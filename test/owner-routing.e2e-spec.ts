@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
 import { ensureTopics, splitList } from '../scripts/kafka-topics.mjs';
 import { OWNERSHIP } from '../src/ownership/ownership.js';
 import type { PartitionOwnershipService } from '../src/ownership/partition-ownership.service.js';
@@ -368,4 +369,89 @@ describe('Owner routing, KAFKA_CONSUMPTION=partition-owner (e2e)', () => {
       await plain.close();
     }
   });
+});
+
+describe('Owner routing when partitions are added to a keyed topic at run time (e2e)', () => {
+  const run = randomUUID().slice(0, 8);
+  const topic = `owned-grow-${run}`;
+  const brokers = splitList(process.env.KAFKA_BROKERS);
+  const gateways: TestGateway[] = [];
+  const streams: TestStream[] = [];
+  let router: NodeRouter;
+
+  const ownershipOf = (gateway: TestGateway): PartitionOwnershipService => gateway.app.get(OWNERSHIP);
+  const settledOn = (count: number) =>
+    waitFor(
+      () =>
+        gateways.every((gateway) => {
+          const ownership = ownershipOf(gateway);
+          return ownership.partitionCount === count && ownership.problems().length === 0;
+        }),
+      `both owners to share a warm map of ${count} partitions`,
+      90_000,
+    );
+
+  beforeAll(async () => {
+    await ensureTopics(brokers, [topic], 3);
+    router = await NodeRouter.start();
+    for (const node of ['gw-a', 'gw-b']) {
+      const gateway = await startTestGateway({
+        KAFKA_TOPICS: topic,
+        KAFKA_CONSUMPTION: 'partition-owner',
+        KAFKA_OWNER_GROUP: `owner-grow-${run}`,
+        GATEWAY_NODE_NAME: node,
+        KAFKA_METADATA_REFRESH_MS: '1000',
+      });
+      gateways.push(gateway);
+      router.register(node, gateway.url);
+    }
+    await settledOn(3);
+  }, 180_000);
+
+  afterAll(async () => {
+    streams.splice(0).forEach((stream) => stream.close());
+    await Promise.all(gateways.map((gateway) => gateway.close()));
+    await router?.close();
+  });
+
+  it('should key users by the new count, deliver what lands on new partitions, and count no misroute', async () => {
+    const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createPartitions({ topicPartitions: [{ topic, count: 6 }] });
+    await admin.disconnect();
+    await settledOn(6);
+
+    const partitioner = new UserPartitioner(6);
+    const users = [3, 4, 5].map((partition) => {
+      for (let i = 0; ; i++)
+        if (partitioner.partitionOf(`grown-${run}-${i}`) === partition) return `grown-${run}-${i}`;
+    });
+    const clients = await Promise.all(
+      users.map(async (user) => {
+        const stream = new TestStream(`${router.url}/events`, {
+          headers: { authorization: `Bearer ${await signToken({ sub: user })}` },
+        });
+        streams.push(stream);
+        await waitFor(() => stream.lastId, `the stream of ${user} to start`);
+        return stream;
+      }),
+    );
+    // A producer that starts now knows the six partitions.
+    const producer = await createTestProducer();
+    try {
+      await producer.sendKeyed(
+        topic,
+        users.map((user) => ({ key: user, record: { type: 'notification', data: { user }, userId: user } })),
+      );
+    } finally {
+      await producer.close();
+    }
+
+    for (const [i, client] of clients.entries())
+      await client.waitForEvent((event) => (event.data as { user: string }).user === users[i]);
+    let misrouted = 0;
+    for (const gateway of gateways)
+      misrouted += await gateway.metric('kafka_records_invalid_total', { reason: 'misrouted' });
+    expect(misrouted).toBe(0);
+  }, 180_000);
 });

@@ -191,6 +191,16 @@ describe(GatewayKafkaServer.name, () => {
     expect(health.recovering).toBe(false);
   });
 
+  it('should stay ready while its group rebalances, which in partition-owner mode every instance does at once', () => {
+    consumer().emit(EVENTS.GROUP_JOIN, { memberAssignment: {} });
+    consumer().emit(EVENTS.FETCH);
+    for (const topic of config.kafka.topics) health.reached(topic, 0, 2);
+
+    consumer().emit(EVENTS.REBALANCING);
+
+    expect(health.readiness()).toEqual({ ready: true, reasons: [] });
+  });
+
   it('should keep streams where they are when the broker is only out of reach', () => {
     const unreachable = Object.assign(new Error('connect ECONNREFUSED'), { name: 'KafkaJSConnectionError' });
 

@@ -202,11 +202,8 @@ export class GatewayKafkaServer extends Server implements CustomTransportStrateg
       this.membership.reached(payload.topic, payload.partition, next);
       this.metrics.lag(payload.topic, payload.partition, Number(payload.offsetLag));
     });
-    consumer.on(events.REBALANCING, () => {
-      if (!mine()) return;
-      this.health.lost('rebalancing');
-      this.membership.rebalancing();
-    });
+    // Not a reason to fail readiness: in partition-owner mode every instance rebalances at once.
+    consumer.on(events.REBALANCING, () => mine() && this.membership.rebalancing());
     consumer.on(events.CRASH, ({ payload }) => this.stopped(consumer, payload.error));
   }
 

@@ -145,6 +145,12 @@ describe(ownerAssigner.name, () => {
     keyedTopics: ['orders', 'chat'],
     broadcastTopics: ['broadcasts'],
     owned: () => owned,
+    counted: (partitions: number) => counts.push(partitions),
+  });
+  let counts: number[];
+
+  beforeEach(() => {
+    counts = [];
   });
 
   it('should give keyed partitions to one member each, the same index on every keyed topic, and broadcasts to all', async () => {
@@ -173,23 +179,24 @@ describe(ownerAssigner.name, () => {
     expect(
       [...assignments.values()].flatMap((assignment) => assignment['orders']!).sort((a, b) => a - b),
     ).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(counts).toEqual([6, 6, 6]);
   });
 });
 
 describe(ownersFromGroup.name, () => {
   const described = (
-    members: Array<{ node: string; assignment: Record<string, number[]> }>,
+    members: Array<{ node: string; assignment: Record<string, number[]>; partitions?: number }>,
     state: GroupDescription['state'] = 'Stable',
   ): GroupDescription => ({
     groupId: 'owners',
     state,
     protocol: OWNER_ASSIGNOR,
     protocolType: 'consumer',
-    members: members.map(({ node, assignment }) => ({
+    members: members.map(({ node, assignment, partitions }) => ({
       memberId: `${node}-id`,
       clientId: 'gateway',
       clientHost: '/127.0.0.1',
-      memberMetadata: encodeOwnerMetadata(['orders', 'broadcasts'], { node, owned: [] }),
+      memberMetadata: encodeOwnerMetadata(['orders', 'broadcasts'], { node, owned: [], partitions }),
       memberAssignment: AssignerProtocol.MemberAssignment.encode({
         version: 1,
         assignment,
@@ -227,6 +234,21 @@ describe(ownersFromGroup.name, () => {
     );
 
     expect(sut).toEqual({ ok: false, problem: expect.stringContaining('two members') as unknown });
+  });
+
+  it('should refuse a map whose members see different partition counts: partitions were just added', () => {
+    const sut = ownersFromGroup(
+      described([
+        { node: 'gw-1', assignment: { orders: [0, 1, 2] }, partitions: 6 },
+        { node: 'gw-2', assignment: { orders: [3, 4, 5] }, partitions: 3 },
+      ]),
+      ['orders'],
+    );
+
+    expect(sut).toEqual({
+      ok: false,
+      problem: 'the members of the owner group see different partition counts (gw-1: 6, gw-2: 3)',
+    });
   });
 
   it('should refuse keyed topics whose same partition index has different owners', () => {

@@ -15,6 +15,8 @@ export interface OwnerMetadata {
   readonly node: string;
   /** The partition indexes it owned in the last generation: they stay with it if they can. */
   readonly owned: readonly number[];
+  /** How many partitions the keyed topics have, as this member saw them when it joined. */
+  readonly partitions?: number;
 }
 
 export interface OwnerMember extends OwnerMetadata {
@@ -66,7 +68,9 @@ export function encodeOwnerMetadata(topics: string[], metadata: OwnerMetadata): 
   return AssignerProtocol.MemberMetadata.encode({
     version: METADATA_VERSION,
     topics,
-    userData: Buffer.from(JSON.stringify({ node: metadata.node, owned: metadata.owned })),
+    userData: Buffer.from(
+      JSON.stringify({ node: metadata.node, owned: metadata.owned, partitions: metadata.partitions }),
+    ),
   });
 }
 
@@ -76,9 +80,13 @@ export function decodeOwnerMetadata(buffer: Buffer): OwnerMetadata | undefined {
     const userData = AssignerProtocol.MemberMetadata.decode(buffer)?.userData;
     const value: unknown = userData ? JSON.parse(userData.toString('utf8')) : undefined;
     if (typeof value !== 'object' || value === null) return undefined;
-    const { node, owned } = value as { node?: unknown; owned?: unknown };
+    const { node, owned, partitions } = value as { node?: unknown; owned?: unknown; partitions?: unknown };
     if (typeof node !== 'string' || !Array.isArray(owned)) return undefined;
-    return { node, owned: owned.filter((partition): partition is number => Number.isInteger(partition)) };
+    return {
+      node,
+      owned: owned.filter((partition): partition is number => Number.isInteger(partition)),
+      ...(Number.isInteger(partitions) ? { partitions: partitions as number } : {}),
+    };
   } catch {
     return undefined;
   }
@@ -90,6 +98,8 @@ export interface OwnerAssignorOptions {
   readonly broadcastTopics: readonly string[];
   /** What this instance owns now, sent with every join. */
   readonly owned: () => readonly number[];
+  /** Told, at every join, how many partitions the keyed topics have as this member sees them. */
+  readonly counted: (partitions: number) => void;
 }
 
 /**
@@ -103,10 +113,17 @@ export function ownerAssigner(options: OwnerAssignorOptions): PartitionAssigner 
   return ({ cluster, logger }) => ({
     name: OWNER_ASSIGNOR,
     version: METADATA_VERSION,
-    protocol: ({ topics }) => ({
-      name: OWNER_ASSIGNOR,
-      metadata: encodeOwnerMetadata(topics, { node: options.node, owned: options.owned() }),
-    }),
+    protocol: ({ topics }) => {
+      const partitions = Math.max(
+        0,
+        ...options.keyedTopics.map((topic) => cluster.findTopicPartitionMetadata(topic).length),
+      );
+      options.counted(partitions);
+      return {
+        name: OWNER_ASSIGNOR,
+        metadata: encodeOwnerMetadata(topics, { node: options.node, owned: options.owned(), partitions }),
+      };
+    },
     assign: ({ members, topics }) => {
       const decoded: OwnerMember[] = members.map(({ memberId, memberMetadata }) => {
         const metadata = decodeOwnerMetadata(memberMetadata);
@@ -149,7 +166,8 @@ export type OwnerMap =
  * The node owning each partition index of the keyed topics, from a description of the group: the
  * members' metadata name them, their assignments say what they own. It is the same on every member
  * for a generation, because the group coordinator holds both. Refused (with why) while the group
- * is not stable, when two members share a node name, or when the keyed topics disagree.
+ * is not stable, when two members share a node name, when they see different partition counts
+ * (partitions were added and not every member has seen it yet), or when the keyed topics disagree.
  */
 export function ownersFromGroup(group: GroupDescription, keyedTopics: readonly string[]): OwnerMap {
   if (group.state !== 'Stable') return { ok: false, problem: `the owner group is ${group.state}` };
@@ -161,10 +179,12 @@ export function ownersFromGroup(group: GroupDescription, keyedTopics: readonly s
   }
   const owners: Array<string | undefined> = [];
   const nodes = new Set<string>();
+  const counts = new Map<string, number | undefined>();
   for (const member of group.members) {
     const metadata = decodeOwnerMetadata(member.memberMetadata);
     if (!metadata)
       return { ok: false, problem: `member ${member.memberId} of the owner group has no node name` };
+    counts.set(metadata.node, metadata.partitions);
     if (nodes.has(metadata.node)) {
       return {
         ok: false,
@@ -185,6 +205,10 @@ export function ownersFromGroup(group: GroupDescription, keyedTopics: readonly s
         owners[partition] = metadata.node;
       }
     }
+  }
+  if (new Set(counts.values()).size > 1) {
+    const seen = [...counts].map(([node, count]) => `${node}: ${count ?? '?'}`).join(', ');
+    return { ok: false, problem: `the members of the owner group see different partition counts (${seen})` };
   }
   return { ok: true, owners };
 }

@@ -105,6 +105,21 @@ describe(OwnerGroup.name, () => {
     );
   });
 
+  it('should key users by the partition count this member reported when it joined', () => {
+    const cluster = {
+      findTopicPartitionMetadata: () => Array.from({ length: 8 }, (_, partitionId) => ({ partitionId })),
+    };
+    const [assigner] = sut.consumerOptions().partitionAssigners!;
+    assigner!({ cluster, logger: { warn: () => undefined }, groupId: 'owners' } as never).protocol({
+      topics: KEYED,
+    });
+    expect(ownership.partitionCount).toBe(4);
+
+    sut.joined(consumer, { orders: [0], chat: [0] });
+
+    expect(ownership.partitionCount).toBe(8);
+  });
+
   it('should hold gained partitions paused until they are moved to the start of the replay window', async () => {
     sut.joined(consumer, { orders: [0, 2], chat: [0, 2], alerts: [0] });
 

@@ -36,6 +36,8 @@ export class OwnerGroup implements ConsumerMembership {
   /** Gained partitions not read up to their log end at assignment yet: index → topic → end. */
   private readonly warming = new Map<number, Map<string, number>>();
   private admin: Admin | undefined;
+  /** The keyed topics' partition count this member reported when it last joined. */
+  private counted: number | undefined;
 
   constructor(private readonly options: OwnerGroupOptions) {}
 
@@ -81,6 +83,7 @@ export class OwnerGroup implements ConsumerMembership {
           keyedTopics: settings.keyedTopics,
           broadcastTopics: settings.broadcastTopics,
           owned: () => ownership.owned(),
+          counted: (partitions) => (this.counted = partitions),
         }),
       ],
     };
@@ -103,6 +106,8 @@ export class OwnerGroup implements ConsumerMembership {
       for (const partition of assignment[topic] ?? []) partitions.add(partition);
     this.current = partitions;
     ownership.setOwners(undefined, 'the partition map of the owner group is being read after a rebalance');
+    // Partitions added at run time: users are keyed by the count every member reported.
+    if (this.counted) ownership.setPartitionCount(this.counted);
     const lost = ownership.assign(partitions);
     if (lost.length > 0) {
       const gone = new Set(lost);

@@ -88,6 +88,43 @@ describe(PartitionOwnershipService.name, () => {
     expect(sut.problems()).toEqual(['the owner group is rebalancing']);
   });
 
+  it('should judge no record while the group’s map is rebuilt, as partitions may have been added', () => {
+    sut.setOwners(undefined, 'the owner group is rebalancing');
+
+    expect(sut.misroutes('orders', 2, { kind: 'user', userId: userOn(3) })).toBe(false);
+  });
+
+  it('should key users by a new partition count, and move the streams of those whose partition changed', () => {
+    const users = Array.from({ length: 20 }, (_, i) => `user-${i}`);
+    const before = users.map((user) => sut.partitionOf(user));
+    const moved: string[] = [];
+    sut.onMoved((isMoved: (userId: string) => boolean) => moved.push(...users.filter(isMoved)));
+
+    sut.setPartitionCount(6);
+    sut.setPartitionCount(9);
+
+    const after = new UserPartitioner(9);
+    expect(users.map((user) => sut.partitionOf(user))).toEqual(users.map((user) => after.partitionOf(user)));
+    expect(moved).toEqual(users.filter((user, i) => before[i] !== after.partitionOf(user)));
+    expect(moved.length).toBeGreaterThan(0);
+  });
+
+  it("should stay ready while the group's map is rebuilt, and be unready only while its own partitions warm", () => {
+    sut.assign(new Set([1, 3]));
+    sut.warmed(1);
+    sut.setOwners(undefined, 'the owner group is rebalancing');
+
+    expect(sut.readiness()).toEqual({
+      ready: false,
+      details: { node: 'gw-1', reasons: ['warming partition(s) 3'], map: 'the owner group is rebalancing' },
+    });
+    sut.warmed(3);
+    expect(sut.readiness()).toEqual({
+      ready: true,
+      details: { node: 'gw-1', partitions: [1, 3], map: 'the owner group is rebalancing' },
+    });
+  });
+
   it('should report partitions still warming', () => {
     sut.setOwners(['gw-1']);
     sut.assign(new Set([3, 1]));
@@ -97,6 +134,7 @@ describe(PartitionOwnershipService.name, () => {
   });
 
   it('should find records on keyed topics that their users’ owner never reads', () => {
+    sut.setOwners(['gw-1', 'gw-2', 'gw-3', 'gw-1', 'gw-2', 'gw-3']);
     const user = userOn(3);
     const other = userOn(4, 'other');
 

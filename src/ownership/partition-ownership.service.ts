@@ -43,9 +43,19 @@ export class PartitionOwnershipService implements Ownership {
 
   // ---- the Kafka side ------------------------------------------------------------------------
 
-  /** The partition count shared by the keyed topics, known before the consumer joins. */
+  /**
+   * The partition count shared by the keyed topics, known before the consumer joins and again at
+   * every join. When partitions were added, users are keyed to other partitions: the streams of
+   * those whose partition changed end with their resume point and reconnect to the new owner.
+   */
   setPartitionCount(count: number): void {
-    this.partitioner = new UserPartitioner(count);
+    const before = this.partitioner;
+    if (before?.partitionCount === count) return;
+    const after = new UserPartitioner(count);
+    this.partitioner = after;
+    if (!before) return;
+    const moved: MovedUsers = (userId) => before.partitionOf(userId) !== after.partitionOf(userId);
+    for (const listener of this.movedListeners) listener(moved);
   }
 
   get partitionCount(): number | undefined {
@@ -142,7 +152,8 @@ export class PartitionOwnershipService implements Ownership {
    * whose owner never reads it, or it is a broadcast, which only one owner would see.
    */
   misroutes(topic: string, partition: number, audience: Audience): boolean {
-    if (!this.keyed.has(topic) || this.partitioner === undefined) return false;
+    // While the group's map is rebuilt (a rebalance, partitions added) records are not judged.
+    if (!this.keyed.has(topic) || this.partitioner === undefined || this.owners === undefined) return false;
     switch (audience.kind) {
       case 'broadcast':
         return true;
@@ -191,11 +202,20 @@ export class PartitionOwnershipService implements Ownership {
 
   // ---- health --------------------------------------------------------------------------------
 
+  /**
+   * This instance's own part only: its partitions are warm. What the group is doing (a rebalance,
+   * a map being read) is every instance's at once; routing answers it with soft retries, while a
+   * balancer that followed readiness would be left with no backend at all.
+   */
   readiness(): { ready: boolean; details: Record<string, unknown> } {
-    const problems = this.problems();
-    return problems.length === 0
-      ? { ready: true, details: { node: this.node, partitions: this.owned() } }
-      : { ready: false, details: { node: this.node, reasons: problems } };
+    const warming = this.warmingPartitions();
+    const map = this.owners === undefined ? { map: this.mapProblem ?? 'not known yet' } : {};
+    return warming.length === 0
+      ? { ready: true, details: { node: this.node, partitions: this.owned(), ...map } }
+      : {
+          ready: false,
+          details: { node: this.node, reasons: [`warming partition(s) ${warming.join(', ')}`], ...map },
+        };
   }
 
   /** What keeps this instance from serving its users; empty when nothing does. */
@@ -204,11 +224,13 @@ export class PartitionOwnershipService implements Ownership {
     if (this.owners === undefined) {
       problems.push(this.mapProblem ?? 'the partition map of the owner group is not known yet');
     }
-    const warming = [...this.assigned].filter((partition) => !this.warm.has(partition));
-    if (warming.length > 0) {
-      problems.push(`warming partition(s) ${warming.sort((a, b) => a - b).join(', ')}`);
-    }
+    const warming = this.warmingPartitions();
+    if (warming.length > 0) problems.push(`warming partition(s) ${warming.join(', ')}`);
     return problems;
+  }
+
+  private warmingPartitions(): number[] {
+    return [...this.assigned].filter((partition) => !this.warm.has(partition)).sort((a, b) => a - b);
   }
 
   /** The partition indexes this instance owns, in order. */

@@ -1,8 +1,16 @@
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 
 export interface TestProducer {
-  /** Sends raw record values (null for a tombstone) to one partition, in order. */
-  sendRaw(topic: string, values: Array<string | Buffer | null>, partition?: number): Promise<void>;
+  /**
+   * Sends raw record values (null for a tombstone) to one partition, in order: one request, one
+   * record batch, compressed when asked.
+   */
+  sendRaw(
+    topic: string,
+    values: Array<string | Buffer | null>,
+    partition?: number,
+    compression?: CompressionTypes,
+  ): Promise<void>;
   /** Sends records as JSON to one partition, in order. */
   send(topic: string, records: object[], partition?: number): Promise<void>;
   /**
@@ -23,8 +31,13 @@ export async function createTestProducer(brokers = process.env.KAFKA_BROKERS ?? 
   });
   const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
-  const sendRaw: TestProducer['sendRaw'] = async (topic, values, partition = 0) => {
-    await producer.send({ topic, messages: values.map((value) => ({ value, partition })) });
+  const sendRaw: TestProducer['sendRaw'] = async (
+    topic,
+    values,
+    partition = 0,
+    compression = CompressionTypes.None,
+  ) => {
+    await producer.send({ topic, compression, messages: values.map((value) => ({ value, partition })) });
   };
   return {
     sendRaw,
