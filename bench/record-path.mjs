@@ -177,6 +177,7 @@ async function gatewayRound() {
     wheel,
     resumeScope: () => () => true,
     opened() {},
+    resumed() {},
     frames: new FrameCache(),
     flushes: new FlushScheduler(),
     closed() {},

@@ -168,10 +168,10 @@ describe('Resumable streams (e2e)', () => {
       await expectReset(id, reason);
     });
 
-    it('should reset an id older than the replay window', async () => {
-      const small = await startTestGateway({ REPLAY_MAX_BYTES: '4000' });
+    it('should reset an id further back than RESUME_HORIZON_RECORDS, saying so', async () => {
+      const small = await startTestGateway({ REPLAY_MAX_BYTES: '0', RESUME_HORIZON_RECORDS: '10' });
       try {
-        const sub = user('evicted');
+        const sub = user('horizon');
         const token = await signToken({ sub });
         const first = new TestStream(`${small.url}/events?topics=orders`, {
           headers: { authorization: `Bearer ${token}` },
@@ -180,7 +180,6 @@ describe('Resumable streams (e2e)', () => {
         await first.waitForOpen();
         await producer.send('orders', [{ type: 'notification', data: { n: 0 }, userId: sub }]);
         const old = await first.waitForEvent((event) => event.type === 'notification');
-        // Enough later events, to anyone, to push that one out of a 4000-byte buffer.
         await producer.send(
           'orders',
           Array.from({ length: 40 }, (_, n) => ({
@@ -190,8 +189,8 @@ describe('Resumable streams (e2e)', () => {
           })),
         );
         await waitFor(
-          () => small.log.replay(sub, ['orders'], LogPosition.parse(old.id)!).ok === false,
-          'the first event to be evicted',
+          () => small.log.resume(sub, ['orders'], LogPosition.parse(old.id)!).kind === 'gap',
+          'the id to be beyond the horizon',
         );
 
         const resumed = new TestStream(`${small.url}/events?topics=orders`, {
@@ -200,7 +199,7 @@ describe('Resumable streams (e2e)', () => {
         });
         streams.push(resumed);
         const reset = await waitFor(() => resumed.resets[0], 'a reset event');
-        expect(reset.data).toEqual({ reason: 'too-old', message: expect.any(String) as unknown });
+        expect(reset.data).toEqual({ reason: 'beyond-horizon', message: expect.any(String) as unknown });
       } finally {
         streams.splice(0).forEach((stream) => stream.close());
         await small.close();

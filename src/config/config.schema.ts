@@ -107,6 +107,9 @@ export const configSchema = z.object({
   REPLAY_MAX_BYTES: integer(0, 64 * 1024 ** 3).default(64 * 1024 ** 2),
   REPLAY_MAX_BYTES_PER_USER: integer(0, 64 * 1024 ** 3).default(1024 ** 2),
   REPLAY_MAX_BROADCAST_BYTES: integer(0, 64 * 1024 ** 3).default(16 * 1024 ** 2),
+  // An hour at 1,000 events a second, with room to spare.
+  RESUME_HORIZON_RECORDS: integer(0, 1_000_000_000).default(4_000_000),
+  CATCH_UP_MAX_PARTITIONS: integer(1, 1024).default(8),
   STREAMS_PER_USER_MAX: integer(1, 10_000).default(10),
   STREAMS_MAX: integer(1, 10_000_000).default(20_000),
   STREAM_OPENS_PER_SECOND: integer(1, 1_000_000).default(1000),

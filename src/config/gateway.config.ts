@@ -63,6 +63,8 @@ export interface GatewayConfig {
     opensPerUserPerMinute: number;
   };
   replay: { windowMs: number; maxBytes: number; maxBytesPerUser: number; maxBytesPerBroadcastTopic: number };
+  /** Resumes older than the replay store read Kafka: how far back, and how many partitions at once. */
+  resume: { horizonRecords: number; maxScans: number };
   demo: { enabled: boolean };
   http: {
     host: string;
@@ -166,6 +168,7 @@ function toConfig(env: Env, key: JwtKeySource, warnings: string[]): GatewayConfi
       maxBytesPerUser: env.REPLAY_MAX_BYTES_PER_USER,
       maxBytesPerBroadcastTopic: env.REPLAY_MAX_BROADCAST_BYTES,
     },
+    resume: { horizonRecords: env.RESUME_HORIZON_RECORDS, maxScans: env.CATCH_UP_MAX_PARTITIONS },
     demo: { enabled: env.DEMO_ENABLED },
     publish: {
       claim: env.PUBLISH_CLAIM,

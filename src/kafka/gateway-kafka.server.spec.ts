@@ -26,6 +26,8 @@ class FakeConsumer {
   readonly seeks: string[] = [];
   eachBatch: ((payload: EachBatchPayload) => Promise<void>) | undefined;
   disconnected = false;
+  pause = (): void => undefined;
+  resume = (): void => undefined;
 
   constructor(readonly options: Record<string, unknown>) {}
 
@@ -98,7 +100,9 @@ describe(GatewayKafkaServer.name, () => {
   let handled: ConsumedBatch[];
   let handler: (batch: ConsumedBatch) => void;
 
-  const consumer = (): FakeConsumer => consumers.at(-1)!;
+  /** The live consumer, not the history reader's. */
+  const consumer = (): FakeConsumer =>
+    consumers.filter((made) => !String(made.options['groupId']).endsWith('.history')).at(-1)!;
 
   beforeEach(async () => {
     jest.useFakeTimers();
@@ -122,6 +126,7 @@ describe(GatewayKafkaServer.name, () => {
       log,
       health,
       metrics,
+      new EveryInstance(config.kafka.topics),
       new EveryInstance(config.kafka.topics),
       () => kafka,
     );
@@ -182,8 +187,9 @@ describe(GatewayKafkaServer.name, () => {
     expect(log.available).toBe(false);
     await jest.advanceTimersByTimeAsync(250);
 
-    expect(consumers).toHaveLength(2);
-    expect(consumers[0]!.disconnected).toBe(true);
+    const live = consumers.filter((made) => !String(made.options['groupId']).endsWith('.history'));
+    expect(live).toHaveLength(2);
+    expect(live[0]!.disconnected).toBe(true);
     consumer().emit(EVENTS.GROUP_JOIN, { memberAssignment: {} });
     expect(log.available).toBe(false);
     consumer().emit(EVENTS.FETCH);

@@ -5,12 +5,18 @@ import { isObservable, lastValueFrom } from 'rxjs';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { PARTITION_LOG, type PartitionLog } from '../log/partition-log.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { CONSUMER_MEMBERSHIP, type ConsumerMembership } from '../ownership/ownership.js';
+import {
+  CONSUMER_MEMBERSHIP,
+  OWNERSHIP,
+  type ConsumerMembership,
+  type Ownership,
+} from '../ownership/ownership.js';
 import { registerCompressionCodecs } from './compression-codecs.js';
 import { KAFKA_RECORD_BATCH, KafkaBatchContext, type ConsumedBatch } from './consumed-batch.js';
 import { ConsumerHealthService } from './consumer-health.service.js';
 import { ConsumerReplacer } from './consumer-replacer.js';
 import { fetchDecodingProblem, limitRecordsPerFetch } from './fetch-decoding.patch.js';
+import { KafkaHistoryReader } from './history-reader.js';
 import { instanceGroupId, kafkaClientConfig } from './kafka-client.config.js';
 import { describeError, LogWatch } from './log-watch.js';
 import { StartPositions } from './start-positions.js';
@@ -63,6 +69,7 @@ export class GatewayKafkaServer extends Server implements CustomTransportStrateg
   private current: Consumer | undefined;
   private batchHandler: MessageHandler | undefined;
   private watch: LogWatch | undefined;
+  private history: KafkaHistoryReader | undefined;
   /** Partitions whose fetch position kafkajs moved since their last batch (`topic/partition`). */
   private readonly offsetResets = new Set<string>();
   /** The configured topic names, so every event shares one string per topic. */
@@ -77,6 +84,7 @@ export class GatewayKafkaServer extends Server implements CustomTransportStrateg
     private readonly health: ConsumerHealthService,
     private readonly metrics: MetricsService,
     @Inject(CONSUMER_MEMBERSHIP) private readonly membership: ConsumerMembership,
+    @Inject(OWNERSHIP) private readonly ownership: Ownership,
     @Inject(KAFKA_CLIENT_FACTORY) private readonly createKafka: KafkaClientFactory,
   ) {
     super();
@@ -124,6 +132,20 @@ export class GatewayKafkaServer extends Server implements CustomTransportStrateg
         logger: this.logger,
       });
       this.watch.start();
+      this.history = new KafkaHistoryReader({
+        kafka: this.kafka,
+        topics: kafka.topics,
+        groupPrefix: kafka.groupPrefix,
+        maxRecordBytes: kafka.maxRecordBytes,
+        log: this.log,
+        ownership: this.ownership,
+        logger: this.logger,
+      });
+      this.log.readHistoryWith(this.history);
+      // Catch-ups asked for before it has joined its group are read once it has.
+      this.history.start().catch((err: unknown) => {
+        this.logger.error(`The history reader could not start: ${describeError(err)}`);
+      });
       callback();
     } catch (err) {
       callback(err);
@@ -135,6 +157,7 @@ export class GatewayKafkaServer extends Server implements CustomTransportStrateg
     this.membership.close();
     this.watch?.stop();
     this.replacer.close();
+    await this.history?.close();
     await this.current?.disconnect().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
     this.current = undefined;

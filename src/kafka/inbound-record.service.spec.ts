@@ -239,6 +239,7 @@ describe(InboundRecordService.name, () => {
         new OwnershipMetrics(new Registry()),
       );
       ownership.setPartitionCount(3);
+      ownership.setOwners(['gw-1', 'gw-1', 'gw-1']);
       use(config, ownership);
     });
 

@@ -16,9 +16,9 @@ export interface LogWatchOptions {
 }
 
 /**
- * Looks up every partition's log ends every KAFKA_METADATA_REFRESH_MS: partitions added at run
- * time start at their beginning, resumes that claim positions past the log are judged against
- * them, and a topic deleted under the gateway fails readiness. It also gives up on a consumer that
+ * Looks up every partition's log start and end every KAFKA_METADATA_REFRESH_MS: partitions added
+ * at run time start at their beginning, resumes that claim positions past the log, or before what
+ * Kafka still has, are judged against them, and a topic deleted under the gateway fails readiness. It also gives up on a consumer that
  * has been stopped too long, even when no attempt to replace it is under way.
  */
 export class LogWatch {
@@ -53,6 +53,7 @@ export class LogWatch {
             logger.log(`New partition ${topic}/${partition}: reading it from offset ${low}`);
             log.startPartition(topic, partition, Number(low));
           }
+          log.sawLogStart(topic, partition, Number(low));
           log.sawLogEnd(topic, partition, Number(high));
         }
       } catch (err) {

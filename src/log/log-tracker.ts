@@ -13,6 +13,8 @@ export class LogTracker {
   private readonly liveFrom = LogPosition.empty();
   /** Per topic and partition, the latest log end seen and when. */
   private readonly logEnds = new Map<string, Array<{ end: number; seenAt: number } | undefined>>();
+  /** Per partition, the first offset Kafka still has (the log watch reads it). */
+  private readonly logStarts = LogPosition.empty();
   private readonly cursorTexts = new Map<string, string>();
 
   nextOffset(topic: string, partition: number): number | undefined {
@@ -69,6 +71,7 @@ export class LogTracker {
   forget(topic: string, partition: number): void {
     this.next.delete(topic, partition);
     this.liveFrom.delete(topic, partition);
+    this.logStarts.delete(topic, partition);
     const ends = this.logEnds.get(topic);
     if (ends && partition < ends.length) ends[partition] = undefined;
     this.cursorTexts.delete(topic);
@@ -78,6 +81,23 @@ export class LogTracker {
     let ends = this.logEnds.get(topic);
     if (!ends) this.logEnds.set(topic, (ends = []));
     ends[partition] = { end, seenAt: now };
+  }
+
+  sawLogStart(topic: string, partition: number, start: number): void {
+    this.logStarts.set(topic, partition, start);
+  }
+
+  /** The first offset Kafka had for a partition when last looked up. */
+  logStartOf(topic: string, partition: number): number | undefined {
+    return this.logStarts.get(topic, partition);
+  }
+
+  /** The partitions of `topic` the instance processes. */
+  partitionsOf(topic: string): number[] {
+    const partitions: number[] = [];
+    for (let partition = 0; partition < this.next.partitionCount(topic); partition++)
+      if (this.knows(topic, partition)) partitions.push(partition);
+    return partitions;
   }
 
   /** The latest log end seen for a partition, and when (0: never). */

@@ -1,5 +1,5 @@
 import type { MetricsService } from '../metrics/metrics.service.js';
-import { alice, bob, eventOf, newLog, publish } from '../testing/fixtures.js';
+import { alice, bob, eventOf, newLog, publish, testConfig } from '../testing/fixtures.js';
 import type { GatewayEvent } from './gateway-event.js';
 import { LogPosition } from './log-position.js';
 import type { LogFollower } from './partition-log.js';
@@ -57,14 +57,49 @@ describe('PartitionLogService', () => {
     expect(follower.appendedEvents).toEqual([[event, ['bob', 'carol']]]);
   });
 
-  it('should replay from the store, and move positions past records that carry no event', () => {
-    publish(sut, eventOf('orders', 0, 0, alice), eventOf('orders', 0, 1, bob));
-    batch({ fetchedOffset: 2, highWatermark: 5, next: 5 });
+  describe('resume', () => {
+    it('should serve it from the store when the store holds everything after the position', () => {
+      publish(sut, eventOf('orders', 0, 0, alice), eventOf('orders', 0, 1, bob));
+      batch({ fetchedOffset: 2, highWatermark: 5, next: 5 });
 
-    const result = sut.replay('alice', ['orders'], LogPosition.parse('orders:0')!);
+      const source = sut.resume('alice', ['orders'], LogPosition.parse('orders:0')!);
 
-    expect(result.ok && result.events.map((event) => event.offset)).toEqual([0]);
-    expect(sut.position(['orders']).get('orders', 0)).toBe(5);
+      expect(source.kind === 'store' && source.events.map((event) => event.offset)).toEqual([0]);
+      expect(sut.position(['orders']).get('orders', 0)).toBe(5);
+    });
+
+    it('should ask for what the store no longer holds from Kafka, up to where the store takes over', () => {
+      sut.startPartition('chat', 1, 100);
+
+      expect(sut.resume('alice', ['chat'], LogPosition.parse('chat:0.50')!)).toEqual({
+        kind: 'kafka',
+        request: {
+          keys: ['alice', '\u0000chat'],
+          ranges: [{ topic: 'chat', partition: 1, from: 50, to: 100 }],
+        },
+      });
+    });
+
+    it('should refuse a position before what Kafka still has as expired', () => {
+      sut.startPartition('chat', 1, 100);
+      sut.sawLogStart('chat', 1, 60);
+
+      expect(sut.resume('alice', ['chat'], LogPosition.parse('chat:0.50')!)).toEqual({
+        kind: 'gap',
+        reason: 'expired',
+      });
+    });
+
+    it('should refuse more records than one resume reads', () => {
+      ({ log: sut } = newLog([], testConfig({ RESUME_HORIZON_RECORDS: '1000' })));
+      sut.startPartition('chat', 0, 2000);
+
+      expect(sut.resume('alice', ['chat'], LogPosition.parse('chat:999')!)).toEqual({
+        kind: 'gap',
+        reason: 'beyond-horizon',
+      });
+      expect(sut.resume('alice', ['chat'], LogPosition.parse('chat:1000')!).kind).toBe('kafka');
+    });
   });
 
   it('should tell its follower when the log of a partition changed, and start it over', () => {

@@ -2,12 +2,19 @@ import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } f
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { audienceKeys, broadcastKey, userKey } from './audience.js';
+import {
+  CatchUpScans,
+  type CatchUpListener,
+  type CatchUpRange,
+  type CatchUpRequest,
+  type HistoryReader,
+} from './catch-up.js';
 import type { GatewayEvent } from './gateway-event.js';
 import type { LogPosition } from './log-position.js';
 import { LogTracker } from './log-tracker.js';
 import type { PartitionBatch } from './partition-batch.js';
-import type { LogFollower, PartitionLog } from './partition-log.js';
-import { ReplayStore, type ReplayResult } from './replay-store.js';
+import type { LogFollower, PartitionLog, ResumeSource } from './partition-log.js';
+import { ReplayStore } from './replay-store.js';
 
 const EVICTION_INTERVAL_MS = 1000;
 
@@ -18,16 +25,19 @@ const NO_FOLLOWER: LogFollower = {
 };
 
 /**
- * The instance's view of the Kafka log: where processing stands on every partition (LogTracker)
- * and the recent events for resumes (ReplayStore). Kafka appends whole batches to it; as each event
- * is appended its follower (the event bus) hands it on, so a stream's id is the log's position
- * just past the event.
+ * The instance's view of the Kafka log: where processing stands on every partition (LogTracker),
+ * the recent events (ReplayStore), and Kafka itself for what is older (CatchUpScans): memory is a
+ * cache of the history, Kafka is the history. Kafka appends whole batches to it; as each event is
+ * appended its follower (the event bus) hands it on, so a stream's id is the log's position just
+ * past the event.
  */
 @Injectable()
 export class PartitionLogService implements PartitionLog, OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('PartitionLog');
   private readonly tracker = new LogTracker();
   private readonly store: ReplayStore;
+  private readonly scans: CatchUpScans;
+  private readonly horizonRecords: number;
   private follower: LogFollower = NO_FOLLOWER;
   private evictionTimer: NodeJS.Timeout | undefined;
   private feedLostReason: string | undefined;
@@ -37,12 +47,20 @@ export class PartitionLogService implements PartitionLog, OnModuleInit, OnModule
     private readonly metrics: MetricsService,
   ) {
     this.store = new ReplayStore(config.replay);
+    this.horizonRecords = config.resume.horizonRecords;
+    this.scans = new CatchUpScans(config.resume.maxScans, {
+      scanStarted: () => metrics.catchUp('started'),
+      joined: () => metrics.catchUp('joined'),
+      scanned: (records) => metrics.catchUpRecordsOf('scanned', records),
+      served: (events) => metrics.catchUpRecordsOf('served', events),
+    });
   }
 
   onModuleInit(): void {
     this.evictionTimer = setInterval(() => {
       this.store.evict();
       this.metrics.replayStore(this.store.bytes, this.store.size);
+      this.metrics.catchUpLag(this.scans.lag);
     }, EVICTION_INTERVAL_MS).unref();
   }
 
@@ -100,6 +118,18 @@ export class PartitionLogService implements PartitionLog, OnModuleInit, OnModule
     this.tracker.sawLogEnd(topic, partition, end, now);
   }
 
+  sawLogStart(topic: string, partition: number, start: number): void {
+    this.tracker.sawLogStart(topic, partition, start);
+  }
+
+  readHistoryWith(reader: HistoryReader): void {
+    this.scans.attach(reader);
+  }
+
+  takeHistory(batch: PartitionBatch<GatewayEvent>): void {
+    this.scans.take(batch);
+  }
+
   nextOffset(topic: string, partition: number): number | undefined {
     return this.tracker.nextOffset(topic, partition);
   }
@@ -149,8 +179,45 @@ export class PartitionLogService implements PartitionLog, OnModuleInit, OnModule
     return this.tracker.cursorText(topics);
   }
 
-  replay(userId: string, topics: readonly string[], from: LogPosition): ReplayResult {
-    return this.store.replay([userKey(userId), ...topics.map(broadcastKey)], new Set(topics), from);
+  partitionsOf(topic: string): number[] {
+    return this.tracker.partitionsOf(topic);
+  }
+
+  logStartOf(topic: string, partition: number): number | undefined {
+    return this.tracker.logStartOf(topic, partition);
+  }
+
+  /**
+   * From the replay store when it holds everything after `from` for the stream's keys; otherwise
+   * the ranges to read from Kafka first, up to where the store takes over, unless Kafka no longer
+   * has them or they are more records than one resume reads.
+   */
+  resume(userId: string, topics: readonly string[], from: LogPosition): ResumeSource {
+    const keys = [userKey(userId), ...topics.map(broadcastKey)];
+    const ranges: CatchUpRange[] = [];
+    let records = 0;
+    for (const [topic, partition, offset] of from.entries()) {
+      if (offset < (this.tracker.logStartOf(topic, partition) ?? 0))
+        return { kind: 'gap', reason: 'expired' };
+      const complete = this.store.completeFor(keys, topic, partition);
+      if (complete === undefined || offset >= complete) continue;
+      ranges.push({ topic, partition, from: offset, to: complete });
+      records += complete - offset;
+    }
+    if (ranges.length === 0) {
+      const replay = this.store.replay(keys, new Set(topics), from);
+      // The store holds everything it was just asked about, or it does not know a partition.
+      return replay.ok ? { kind: 'store', events: replay.events } : { kind: 'gap', reason: 'expired' };
+    }
+    if (records > this.horizonRecords) {
+      this.metrics.catchUp('beyond-horizon');
+      return { kind: 'gap', reason: 'beyond-horizon' };
+    }
+    return { kind: 'kafka', request: { keys, ranges } };
+  }
+
+  catchUp(request: CatchUpRequest, listener: CatchUpListener): () => void {
+    return this.scans.start(request, listener);
   }
 
   /** The log of a partition changed under the instance: history there means nothing any more. */

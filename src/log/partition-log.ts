@@ -1,7 +1,22 @@
+import type { CatchUpListener, CatchUpRequest, HistoryReader } from './catch-up.js';
 import type { GatewayEvent } from './gateway-event.js';
 import type { LogPosition } from './log-position.js';
 import type { PartitionBatch } from './partition-batch.js';
-import type { ReplayResult } from './replay-store.js';
+
+/**
+ * Why a stream cannot be brought back to where its client stood: Kafka no longer has the records
+ * (`expired`: retention, compaction, deleted records), or they are further back than the gateway
+ * reads for one resume (`beyond-horizon`, RESUME_HORIZON_RECORDS).
+ */
+export type HistoryGap = 'expired' | 'beyond-horizon';
+
+/** Where the events a resuming stream missed come from. */
+export type ResumeSource =
+  /** All of them are in the replay store. */
+  | { readonly kind: 'store'; readonly events: readonly GatewayEvent[] }
+  /** Some must be read from Kafka first (see `catchUp`); then ask again. */
+  | { readonly kind: 'kafka'; readonly request: CatchUpRequest }
+  | { readonly kind: 'gap'; readonly reason: HistoryGap };
 
 /** What the streams read of the log: positions, ids and history. */
 export interface LogReader {
@@ -17,8 +32,14 @@ export interface LogReader {
   position(topics: readonly string[]): LogPosition;
   /** The same as cursor text, kept until a topic moves. */
   cursorText(topics: readonly string[]): string;
-  /** The buffered events of `userId` (and broadcasts) on `topics` from `from` on. */
-  replay(userId: string, topics: readonly string[], from: LogPosition): ReplayResult;
+  /** The partitions of `topic` the instance processes. */
+  partitionsOf(topic: string): number[];
+  /** The first offset Kafka had for a partition when last looked up. */
+  logStartOf(topic: string, partition: number): number | undefined;
+  /** Where the events of `userId` (and broadcasts) on `topics` after `from` come from. */
+  resume(userId: string, topics: readonly string[], from: LogPosition): ResumeSource;
+  /** Reads from Kafka what a resume needs; the returned function cancels it. */
+  catchUp(request: CatchUpRequest, listener: CatchUpListener): () => void;
 }
 
 /**
@@ -46,6 +67,11 @@ export interface PartitionLog extends LogReader {
   /** Moves past records that reached no handler (a batch of only transaction markers). */
   advanceTo(topic: string, partition: number, next: number): void;
   sawLogEnd(topic: string, partition: number, end: number, now?: number): void;
+  sawLogStart(topic: string, partition: number, start: number): void;
+  /** The Kafka side's history reader, for catch-ups. */
+  readHistoryWith(reader: HistoryReader): void;
+  /** A batch the history reader fetched. */
+  takeHistory(batch: PartitionBatch<GatewayEvent>): void;
   /** Where a partition's log ended at start-up; records before it are history. */
   liveFromOf(topic: string, partition: number): number | undefined;
   /** Forgets partitions another instance owns now: their positions and history. */

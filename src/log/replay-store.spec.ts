@@ -117,7 +117,7 @@ describe(ReplayStore.name, () => {
       sut.append(event(1, alice), [userKey('alice')], NOW);
 
       expect(sut.size).toBe(1);
-      expect(sut.firstReplayableOffset('orders', 0)).toBe(1);
+      expect(sut.completeFor([], 'orders', 0)).toBe(1);
       expect(replay('alice', ['orders'], from([['orders', 0, 0]]))).toEqual({ ok: false, reason: 'too-old' });
       expect(offsetsOf(replay('alice', ['orders'], from([['orders', 0, 1]])))).toEqual(['orders/0/1']);
     });
@@ -138,7 +138,7 @@ describe(ReplayStore.name, () => {
 
       expect(sut.bytes).toBeLessThanOrEqual(20_000);
       expect(sut.size).toBeGreaterThan(10);
-      expect(sut.firstReplayableOffset('orders', 0)).toBe(500 - sut.size);
+      expect(sut.completeFor([], 'orders', 0)).toBe(500 - sut.size);
 
       sut.evict(NOW + LIMITS.windowMs + 1);
       expect(sut.size).toBe(0);
@@ -256,7 +256,7 @@ describe(ReplayStore.name, () => {
       sut.dropPartitions('orders', new Set([0, 1]));
 
       expect(sut.size).toBe(1);
-      expect(sut.firstReplayableOffset('orders', 0)).toBeUndefined();
+      expect(sut.completeFor([], 'orders', 0)).toBeUndefined();
       expect(offsetsOf(replay('bob', ['orders'], from([['orders', 2, 0]])))).toEqual(['orders/2/0']);
       expect(replay('alice', ['orders'], from([['orders', 1, 0]]))).toEqual({ ok: false, reason: 'too-old' });
     });

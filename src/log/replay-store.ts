@@ -102,9 +102,18 @@ export class ReplayStore {
     if (current === undefined || offset > current) this.complete.set(topic, partition, offset);
   }
 
-  /** The first offset of a partition a resume can start from, if the store knows the partition. */
-  firstReplayableOffset(topic: string, partition: number): number | undefined {
-    return this.complete.get(topic, partition);
+  /**
+   * From which offset of a partition the store holds every event filed under `keys`: where a
+   * resume can start from it; undefined if it does not know the partition.
+   */
+  completeFor(keys: readonly string[], topic: string, partition: number): number | undefined {
+    let first = this.complete.get(topic, partition);
+    if (first === undefined) return undefined;
+    for (const key of keys) {
+      const cut = this.keyComplete.get(key)?.get(topic, partition);
+      if (cut !== undefined && cut > first) first = cut;
+    }
+    return first;
   }
 
   /** Files `event` under its audience `keys` (see audienceKeys). */

@@ -31,6 +31,23 @@ export class MetricsService {
     registers: [this.registry],
   });
   private largestSlowBacklog = 0;
+  private readonly catchUps = new Counter({
+    name: 'gateway_catchups_total',
+    help: 'Catch-ups from Kafka for resumes older than the replay store: started (a pass over a partition), joined (a resume that joined a running pass), beyond-horizon (a resume refused for RESUME_HORIZON_RECORDS)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  private readonly catchUpRecords = new Counter({
+    name: 'gateway_catchup_records_total',
+    help: 'Records read from Kafka by catch-up passes (scanned), and events they handed to resuming streams (served)',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  private readonly catchUpLagRecords = new Gauge({
+    name: 'gateway_catchup_lag_records',
+    help: 'Records the running catch-up passes still have to read',
+    registers: [this.registry],
+  });
   private readonly recordsConsumed = new Counter({
     name: 'kafka_records_consumed_total',
     help: 'Kafka records consumed, by topic',
@@ -172,6 +189,18 @@ export class MetricsService {
   replayed(events: number): void {
     this.replays.inc();
     this.replayedEvents.inc(events);
+  }
+
+  catchUp(outcome: 'started' | 'joined' | 'beyond-horizon'): void {
+    this.catchUps.inc({ outcome });
+  }
+
+  catchUpRecordsOf(kind: 'scanned' | 'served', records: number): void {
+    if (records > 0) this.catchUpRecords.inc({ kind }, records);
+  }
+
+  catchUpLag(records: number): void {
+    this.catchUpLagRecords.set(records);
   }
 
   resetSent(reason: string): void {

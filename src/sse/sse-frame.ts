@@ -1,18 +1,22 @@
 import type { MessageEvent } from '@nestjs/common';
 import type { GatewayEvent } from '../log/gateway-event.js';
+import type { HistoryGap } from '../log/partition-log.js';
 
 /*
  * The gateway's SSE wire format, every frame of it: events, checkpoints (resume points without
  * an event), resets, and the soft retry of partition-owner mode.
  */
 
-export type ResetReason = 'malformed-id' | 'unknown-position' | 'too-old' | 'log-changed';
+export type ResetReason = 'malformed-id' | 'unknown-position' | 'log-changed' | HistoryGap;
 
 export const RESET_MESSAGES: Record<ResetReason, string> = {
   'malformed-id': 'The last event id is not one this gateway issued',
   'unknown-position':
     'The last event id names topics, partitions or offsets this gateway does not know; refetch your state',
-  'too-old': 'Some events after the last event id are no longer kept; refetch your state',
+  expired:
+    'Events after the last event id are no longer in Kafka (retention, compaction or deleted records); refetch your state',
+  'beyond-horizon':
+    'The last event id is further back than this gateway replays (RESUME_HORIZON_RECORDS); refetch your state',
   'log-changed':
     'The Kafka log changed under the gateway (a topic recreated, records removed, a failover); refetch your state',
 };

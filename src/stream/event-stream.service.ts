@@ -13,7 +13,7 @@ import type { AuthUser } from '../auth/auth-user.js';
 import { GatewayError } from '../common/gateway-error.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { STREAM_HUB, type StreamHub } from '../event-bus/stream-hub.js';
-import { PARTITION_LOG, type LogReader } from '../log/partition-log.js';
+import { PARTITION_LOG, type HistoryGap, type LogReader } from '../log/partition-log.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { OwnerRouteException } from '../ownership/owner-route.filter.js';
 import { OWNERSHIP, type Ownership, type ResumeScope } from '../ownership/ownership.js';
@@ -140,7 +140,6 @@ export class EventStreamService implements ConnectionOwner, BeforeApplicationShu
   }
 
   opened(connection: StreamConnection, plan: ResumePlan): void {
-    if (plan.kind === 'replay') this.metrics.replayed(plan.events.length);
     if (plan.kind === 'reset') this.metrics.resetSent(plan.reason);
     this.logger.log({
       msg: 'stream opened',
@@ -150,6 +149,11 @@ export class EventStreamService implements ConnectionOwner, BeforeApplicationShu
       topics: connection.topicSet.topics,
       resume: plan.kind,
     });
+  }
+
+  resumed(outcome: { readonly replayed: number } | { readonly gap: HistoryGap }): void {
+    if ('gap' in outcome) this.metrics.resetSent(outcome.gap);
+    else this.metrics.replayed(outcome.replayed);
   }
 
   closed(connection: StreamConnection, reason: StreamCloseReason, heldAtDrop: number): void {

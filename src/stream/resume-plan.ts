@@ -1,4 +1,3 @@
-import type { GatewayEvent } from '../log/gateway-event.js';
 import { LogPosition } from '../log/log-position.js';
 import type { LogReader } from '../log/partition-log.js';
 import type { ResumeScope } from '../ownership/ownership.js';
@@ -21,13 +20,12 @@ export function resumeFrom(lastEventId: string | undefined): ResumeFrom {
 
 export type ResumePlan =
   | { readonly kind: 'live' }
-  /** Replay `events`, then go live; `from` is where the client stood, per partition it knew. */
-  | { readonly kind: 'replay'; readonly events: readonly GatewayEvent[]; readonly from: LogPosition }
-  /** The id cannot be served completely: the client refetches its state, the stream goes live. */
+  /** Resume after what the client was given: `from` per partition (see StreamResume). */
+  | { readonly kind: 'resume'; readonly from: LogPosition }
+  /** The id cannot be resumed: the client refetches its state, the stream goes live. */
   | { readonly kind: 'reset'; readonly reason: ResetReason };
 
 export interface ResumeContext {
-  readonly userId: string;
   /** The stream's topics. */
   readonly topics: readonly string[];
   readonly configuredTopics: readonly string[];
@@ -37,9 +35,11 @@ export interface ResumeContext {
 }
 
 /**
- * Decides how a stream resumes. Topics the id does not mention start live: the client never read
- * them, so it missed nothing there. An id carries every partition its instance knew; slots outside
- * the scope say nothing about this user.
+ * Decides where a stream resumes. Topics the id does not mention start live: the client never
+ * read them, so it missed nothing there. A partition of a topic it does mention that its id does
+ * not name was unknown to the instance that gave the id (added since): the client missed all of
+ * it, from the start of what Kafka has. An id carries every partition its instance knew; slots
+ * outside the scope say nothing about this user.
  */
 export function planResume(from: ResumeFrom, context: ResumeContext): ResumePlan {
   if (from.kind === 'live') return from;
@@ -49,13 +49,17 @@ export function planResume(from: ResumeFrom, context: ResumeContext): ResumePlan
   for (const topic of cursor.topics()) {
     if (!configuredTopics.includes(topic)) return { kind: 'reset', reason: 'unknown-position' };
   }
-  const position = cursor.snapshot(topics.filter((topic) => cursor.hasTopic(topic)));
+  const named = topics.filter((topic) => cursor.hasTopic(topic));
+  const position = cursor.snapshot(named);
   for (const [topic, partition] of [...position.entries()]) {
     if (!scope(topic, partition)) position.delete(topic, partition);
     else if (!log.knows(topic, partition)) return { kind: 'reset', reason: 'unknown-position' };
   }
-  const replay = log.replay(context.userId, topics, position);
-  return replay.ok
-    ? { kind: 'replay', events: replay.events, from: position }
-    : { kind: 'reset', reason: replay.reason };
+  for (const topic of named) {
+    for (const partition of log.partitionsOf(topic)) {
+      if (position.get(topic, partition) === undefined && scope(topic, partition))
+        position.set(topic, partition, log.logStartOf(topic, partition) ?? 0);
+    }
+  }
+  return { kind: 'resume', from: position };
 }

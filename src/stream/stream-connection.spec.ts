@@ -106,6 +106,7 @@ describe(StreamConnection.name, () => {
       settings: SETTINGS,
       resumeScope: () => () => true,
       opened,
+      resumed: () => undefined,
       closed,
     };
   });
@@ -177,7 +178,7 @@ describe(StreamConnection.name, () => {
       publish(log, eventOf('orders', 1, 1, alice));
       await turn();
 
-      expect(plan.kind).toBe('replay');
+      expect(plan.kind).toBe('resume');
       const ids = response.eventsOf().map((event) => event.id);
       expect(ids.map((id) => id.split(';')[0])).toEqual(['orders/0/1', 'chat/0/0', 'orders/1/1']);
       expect(LogPosition.parse(ids[1]!)!.get('orders', 0)).toBe(2);
@@ -207,6 +208,69 @@ describe(StreamConnection.name, () => {
       expect(response.eventsOf().map((event) => event.id.split(';')[0])).toEqual(
         Array.from({ length: 101 }, (_, offset) => `orders/0/${offset}`),
       );
+    });
+
+    it('should read what the store no longer holds from Kafka, then the store, then go live: no gap, no duplicate', async () => {
+      const reads: string[] = [];
+      log.readHistoryWith({
+        read: (topic, partition, offset) => reads.push(`${topic}/${partition}@${offset}`),
+        stop: () => undefined,
+      });
+      log.startPartition('chat', 1, 100);
+      publish(
+        log,
+        eventOf('chat', 1, 100, alice),
+        eventOf('chat', 1, 101, bob),
+        eventOf('chat', 1, 102, alice),
+      );
+      const resumeAt = positionOf(
+        [
+          ['chat', 0, 0],
+          ['chat', 1, 50],
+        ],
+        ['chat'],
+      ).format(['chat']);
+
+      expect(start(['chat'], resumeAt)).toMatchObject({ kind: 'resume' });
+      expect(reads).toEqual(['chat/1@50']);
+      publish(log, eventOf('chat', 1, 103, alice));
+      log.takeHistory({
+        topic: 'chat',
+        partition: 1,
+        fetchedOffset: 50,
+        highWatermark: 104,
+        offsetReset: false,
+        next: 100,
+        records: [eventOf('chat', 1, 60, alice), eventOf('chat', 1, 70, bob), eventOf('chat', 1, 80, alice)],
+      });
+      publish(log, eventOf('chat', 1, 104, alice));
+      await turn();
+
+      const ids = response.eventsOf().map((event) => event.id);
+      expect(ids.map((id) => id.split(';')[0])).toEqual([
+        'chat/1/60',
+        'chat/1/80',
+        'chat/1/100',
+        'chat/1/102',
+        'chat/1/103',
+        'chat/1/104',
+      ]);
+      expect(ids.map((id) => LogPosition.parse(id)!.get('chat', 1))).toEqual([61, 81, 101, 103, 104, 105]);
+    });
+
+    it('should reset a stream whose position Kafka no longer has, and go live', async () => {
+      log.readHistoryWith({ read: () => undefined, stop: () => undefined });
+      log.startPartition('chat', 1, 100);
+      log.sawLogStart('chat', 1, 90);
+
+      start(['chat'], positionOf([['chat', 1, 50]], ['chat']).format(['chat']));
+      publish(log, eventOf('chat', 1, 100, alice));
+      await turn();
+
+      expect(
+        response.eventsOf('reset').map((reset) => (JSON.parse(reset.data) as { reason: string }).reason),
+      ).toEqual(['expired']);
+      expect(response.eventsOf().map((event) => event.id.split(';')[0])).toEqual(['chat/1/100']);
     });
 
     it('should skip what a client from a faster instance already has, and keep its resume point', async () => {

@@ -2,7 +2,7 @@ import type { AuthUser } from '../auth/auth-user.js';
 import type { HubSubscriber, StreamHub, TopicSet } from '../event-bus/stream-hub.js';
 import type { GatewayEvent } from '../log/gateway-event.js';
 import { formatEventId, type LogPosition } from '../log/log-position.js';
-import type { LogReader } from '../log/partition-log.js';
+import type { HistoryGap, LogReader } from '../log/partition-log.js';
 import type { ResumeScope } from '../ownership/ownership.js';
 import type { FlushScheduler } from '../sse/flush-scheduler.js';
 import type { BridgedStream, SseSink } from '../sse/nest-sse.bridge.js';
@@ -16,6 +16,7 @@ import {
 import { SseWriter } from '../sse/sse-writer.js';
 import { planResume, type ResumeFrom, type ResumePlan } from './resume-plan.js';
 import { StreamPosition } from './stream-position.js';
+import { StreamResume, type ResumeHost } from './stream-resume.js';
 import type { TimerWheel, WheelTask } from './timer-wheel.js';
 
 /** Why the gateway ended a stream; `moved`: its user's partition moved to another owner. */
@@ -44,40 +45,31 @@ export interface ConnectionOwner {
   readonly settings: StreamSettings;
   /** The slots of a resume point that concern `userId`. */
   resumeScope(userId: string): ResumeScope;
-  /** The stream is open and live (or replaying), after `plan`. */
+  /** The stream is open, and resumes (or not) after `plan`. */
   opened(connection: StreamConnection, plan: ResumePlan): void;
+  /** The replay store gave a resuming stream `events`; or what it missed could not be served. */
+  resumed(outcome: { readonly replayed: number } | { readonly gap: HistoryGap }): void;
   /** The stream is over and released: count it, log it, free its slot. */
   closed(connection: StreamConnection, reason: StreamCloseReason, backlog: number): void;
 }
 
 /** Streams end somewhere in the last fifth of their lifetime, so reconnections spread out. */
 const LIFETIME_JITTER = 0.2;
-/** A replay is written this many characters at a time, each slice once the socket takes more. */
-const REPLAY_SLICE = 64 * 1024;
-
-/** A replay in progress: its events, how far it got, and the cursor moved past what was written. */
-interface Replay {
-  readonly events: readonly GatewayEvent[];
-  next: number;
-  readonly cursor: LogPosition;
-  /** Live frames that came meanwhile; they go out after the replay, in order. */
-  held: string[];
-  heldLength: number;
-}
 
 /**
  * One client's stream, from open to close: it resumes, follows the event bus live, sends
  * heartbeats, and ends at token expiry, at the end of its lifetime, at shutdown, or when the
  * instance cannot follow Kafka. It writes its frames to the sink the Nest–SSE bridge gives it.
  */
-export class StreamConnection implements HubSubscriber, WheelTask, BridgedStream {
+export class StreamConnection implements HubSubscriber, WheelTask, BridgedStream, ResumeHost {
   timerSlot: number | undefined;
   readonly openedAt = Date.now();
   /** Events sent, replayed ones included; checkpoints and resets are not events. */
   eventsSent = 0;
   private readonly writer: SseWriter;
   private readonly position: StreamPosition;
-  private replay: Replay | undefined;
+  /** Until the stream is live: how it gets back to where its client stood. */
+  private resume: StreamResume | undefined;
   private unsubscribe: (() => void) | undefined;
   private closeReason: StreamCloseReason | undefined;
   /** What the stream held, queued and in its socket, when it was dropped for not reading. */
@@ -109,36 +101,39 @@ export class StreamConnection implements HubSubscriber, WheelTask, BridgedStream
    * taken in one turn of the event loop, so no live event can slip between.
    */
   start(): void {
-    const { log, hub, settings } = this.owner;
+    const { log, settings } = this.owner;
     const { topics } = this.topicSet;
     const plan = planResume(this.resumeFrom, {
-      userId: this.userId,
       topics,
       configuredTopics: settings.configuredTopics,
       scope: this.owner.resumeScope(this.userId),
       log,
     });
     const start = log.liveStart(topics);
-    if (plan.kind === 'replay') start.overlay(plan.from);
+    if (plan.kind === 'resume') start.overlay(plan.from);
     const startId = start.format(topics);
     this.sink.open(openingMessage(startId, settings.retryMs));
     if (plan.kind === 'reset') this.writer.enqueue(resetFrame(plan.reason, startId));
-    const given = start.snapshot();
-    if (plan.kind === 'replay') {
-      for (const event of plan.events) given.set(event.topic, event.partition, event.offset + 1);
-    }
-    this.position.startAt(given, Date.now());
-    this.unsubscribe = hub.subscribe(this);
-    if (plan.kind === 'replay' && plan.events.length > 0) {
-      this.replay = { events: plan.events, next: 0, cursor: start, held: [], heldLength: 0 };
-      this.writeReplaySlice();
-    }
     const lifetimeEnd = this.openedAt + settings.maxLifetimeMs * (1 - LIFETIME_JITTER * Math.random());
     this.endsBecause = lifetimeEnd < this.user.expiresAt ? 'lifetime' : 'expired';
     this.endsAt = Math.min(lifetimeEnd, this.user.expiresAt);
     this.nextBeatAt = this.openedAt + settings.heartbeatMs;
     this.schedule();
     this.owner.opened(this, plan);
+    if (plan.kind === 'resume') {
+      this.resume = new StreamResume(this, start, settings.slowClientMaxPending);
+      this.resume.next();
+    } else {
+      this.goLive(start);
+    }
+  }
+
+  get topics(): readonly string[] {
+    return this.topicSet.topics;
+  }
+
+  get log(): LogReader {
+    return this.owner.log;
   }
 
   deliver(event: GatewayEvent, id: string): void {
@@ -170,8 +165,8 @@ export class StreamConnection implements HubSubscriber, WheelTask, BridgedStream
     if (this.position.judgeClaim()) this.write(resetFrame('unknown-position', this.position.resumePoint()));
     if (now >= this.nextBeatAt) {
       this.nextBeatAt = now + this.owner.settings.heartbeatMs;
-      // A replay in progress keeps the connection busy, and its resume point is not the stream's yet.
-      if (!this.replay) this.write(checkpointFrame(this.position.resumePoint(), { comment: '' }));
+      // What was written so far is consistent with it, resuming or not: it is not held.
+      if (!this.writer.enqueue(checkpointFrame(this.resumePoint(), { comment: '' }))) this.drop();
     }
     this.schedule();
   }
@@ -184,9 +179,7 @@ export class StreamConnection implements HubSubscriber, WheelTask, BridgedStream
     // Clients that reconnect because this instance goes away are told how soon to do so.
     const retryMs =
       reason === 'shutdown' || reason === 'unavailable' ? this.owner.settings.retryMs : undefined;
-    const resumeAt = this.replay
-      ? this.replay.cursor.format(this.topicSet.topics)
-      : this.position.resumePoint();
+    const resumeAt = this.resumePoint();
     this.writer.enqueue(
       checkpointFrame(resumeAt, { comment: reason, ...(retryMs === undefined ? {} : { retryMs }) }),
     );
@@ -202,41 +195,62 @@ export class StreamConnection implements HubSubscriber, WheelTask, BridgedStream
     this.owner.closed(this, this.closeReason ?? 'client', this.heldAtDrop);
   }
 
+  // ---- resuming (ResumeHost) -----------------------------------------------------------------
+
+  enqueue(frame: string): boolean {
+    this.eventsSent++;
+    return this.writer.enqueue(frame);
+  }
+
+  whenWritable(next: () => void): void {
+    this.writer.whenWritable(next);
+  }
+
+  subscribe(): void {
+    this.unsubscribe ??= this.owner.hub.subscribe(this);
+  }
+
+  caughtUp(given: LogPosition, held: readonly string[]): void {
+    this.resume = undefined;
+    this.goLive(given);
+    for (const frame of held) if (!this.writer.enqueue(frame)) return this.drop();
+  }
+
+  gap(reason: HistoryGap, given: LogPosition): void {
+    this.owner.resumed({ gap: reason });
+    this.resume = undefined;
+    // Live from the instance's position; the reset's id is where the client stands then.
+    this.goLive(this.owner.log.liveStart(this.topicSet.topics).mergeMax(given));
+    this.write(resetFrame(reason, this.position.resumePoint()));
+  }
+
+  /** The client was given everything before `given`: live events from now on. */
+  private goLive(given: LogPosition): void {
+    this.position.startAt(given, Date.now());
+    this.subscribe();
+    this.schedule();
+  }
+
+  replayed(events: number): void {
+    this.owner.resumed({ replayed: events });
+  }
+
+  /** Where a reconnection resumes: the resume's position until the stream is live. */
+  private resumePoint(): string {
+    return this.resume ? this.resume.given.format(this.topicSet.topics) : this.position.resumePoint();
+  }
+
+  /** A live frame: held while the stream resumes. */
   private write(frame: string): void {
-    const replay = this.replay;
-    if (replay) {
-      replay.held.push(frame);
-      replay.heldLength += frame.length;
-      if (replay.heldLength > this.owner.settings.slowClientMaxPending) this.drop();
+    if (this.resume) {
+      if (!this.resume.hold(frame)) this.drop();
       return;
     }
     if (!this.writer.enqueue(frame)) this.drop();
   }
 
-  /** Writes the next slice of the replay, then waits until the socket takes more. */
-  private writeReplaySlice(): void {
-    const replay = this.replay;
-    if (!replay || this.finished) return;
-    const { topics } = this.topicSet;
-    let written = 0;
-    while (replay.next < replay.events.length && written < REPLAY_SLICE) {
-      const event = replay.events[replay.next++]!;
-      replay.cursor.set(event.topic, event.partition, event.offset + 1);
-      const frame = eventFrame(event, formatEventId(event, replay.cursor.format(topics)));
-      written += frame.length;
-      this.eventsSent++;
-      if (!this.writer.enqueue(frame)) return this.drop();
-    }
-    if (replay.next < replay.events.length) {
-      this.writer.whenWritable(() => this.writeReplaySlice());
-      return;
-    }
-    this.replay = undefined;
-    for (const frame of replay.held) if (!this.writer.enqueue(frame)) return this.drop();
-  }
-
   /** The client does not read: drop it, so it reconnects and resumes with its last id. */
-  private drop(): void {
+  drop(): void {
     if (this.finished) return;
     this.finished = true;
     this.closeReason = 'slow';
@@ -249,7 +263,7 @@ export class StreamConnection implements HubSubscriber, WheelTask, BridgedStream
     this.writer.close();
     this.unsubscribe?.();
     this.owner.wheel.cancel(this);
-    this.replay = undefined;
+    this.resume?.cancel();
   }
 
   private schedule(): void {
