@@ -962,7 +962,7 @@ async function runStorm(storm) {
 /** The gateway's own position type, from its build, to write cursors as it does. */
 async function gatewayLogPosition() {
   /** @type {unknown} */
-  const module = await import(pathToFileURL(join(projectRoot, 'dist', 'event-bus', 'log-position.js')).href);
+  const module = await import(pathToFileURL(join(projectRoot, 'dist', 'log', 'log-position.js')).href);
   return /** @type {typeof import('../src/log/log-position.js')} */ (module).LogPosition;
 }
 
