@@ -1,8 +1,9 @@
 import { Backoff } from './backoff.js';
 import type { Environment } from './environment.js';
+import type { Feed } from './feed.js';
 import { SseConnection, type ConnectionEnd, type SseBlock } from './sse-connection.js';
 import { fatalRefusal, StreamError } from './stream-error.js';
-import { rotationAt, tokenOf, type GetToken, type Token } from './token.js';
+import { rotationDelay, tokenOf, type GetToken, type Token } from './token.js';
 
 /** The state of the stream, as the application sees it. */
 export type StreamState =
@@ -11,7 +12,9 @@ export type StreamState =
   /** The stream dropped; the next attempt starts in `inMs`. */
   | { readonly status: 'reconnecting'; readonly inMs: number; readonly cause: string }
   /** Closed by `close()`, or given up with `error`. */
-  | { readonly status: 'closed'; readonly error?: StreamError };
+  | { readonly status: 'closed'; readonly error?: StreamError }
+  /** `getToken` returned null, or a token for another user than the one the client serves. */
+  | { readonly status: 'signed-out' };
 
 export interface StreamListener {
   /** An event or a reset (checkpoints are not passed on), and the last id after it. */
@@ -19,6 +22,12 @@ export interface StreamListener {
   /** A checkpoint moved the last id. */
   position(lastEventId: string): void;
   state(state: StreamState): void;
+  /**
+   * What went wrong while the stream went on: a token `getToken` could not give, or a refusal of
+   * the connection that was to replace the stream (a rotation, or a topic change: then
+   * `topicChange` says the topics it asked for, and the stream keeps those it has).
+   */
+  error(error: StreamError, topicChange?: { readonly topics: readonly string[] | undefined }): void;
 }
 
 export interface StreamOptions {
@@ -26,6 +35,8 @@ export interface StreamOptions {
   /** Undefined: every topic the user may read. */
   readonly topics: readonly string[] | undefined;
   readonly getToken: GetToken | undefined;
+  /** The user the client serves (`iss` and `sub` of its first token): a token for another signs out. */
+  readonly user: string | undefined;
   readonly credentials: RequestCredentials;
   readonly lastEventId: string | undefined;
   readonly retryMs: number;
@@ -52,16 +63,24 @@ interface Attempt {
  * a new connection without a gap when the token is about to expire or the topics change. The new
  * connection is opened from the current last id while the old one still runs; once it is open,
  * the old one is closed. What both delivered is dropped by the receiver (`DeliveredPositions`).
+ * Only a refusal of the stream itself closes it: a refused replacement is reported, and the
+ * stream it was to replace goes on.
  */
-export class EventStream {
+export class EventStream implements Feed {
   private primary: Attempt | undefined;
   private next: Attempt | undefined;
+  /** Bumped to abandon an opening still waiting for its token: only the newest of each kind connects. */
+  private readonly openings = { connect: 0, side: 0 };
   private lastId: string | undefined;
   private topics: readonly string[] | undefined;
   private readonly backoff: Backoff;
   private retryTimer: unknown;
+  private retry: (() => void) | undefined;
   private rotationTimer: unknown;
+  /** The gateway's clock minus this one, from the `Date` of the last stream that opened. */
+  private skew = 0;
   private live = false;
+  private paused = false;
   private stopped = false;
 
   constructor(
@@ -78,6 +97,11 @@ export class EventStream {
     return this.lastId;
   }
 
+  /** The topics of the stream that runs (or that is being opened). */
+  get streaming(): readonly string[] | undefined {
+    return this.primary?.topics ?? this.topics;
+  }
+
   start(): void {
     this.listener.state({ status: 'connecting' });
     void this.open('connect', false);
@@ -92,7 +116,30 @@ export class EventStream {
   }
 
   stop(): void {
-    this.close();
+    this.close({ status: 'closed' });
+  }
+
+  /** Lets the connection go (the page enters the back-forward cache); `resume` goes on from the last id. */
+  pause(): void {
+    if (this.stopped || this.paused) return;
+    this.paused = true;
+    this.live = false;
+    this.disconnect();
+  }
+
+  resume(): void {
+    if (this.stopped || !this.paused) return;
+    this.paused = false;
+    this.start();
+  }
+
+  /** The network is back, or the page is shown again: a reconnection waiting out its delay starts now. */
+  wake(): void {
+    const retry = this.retry;
+    if (!retry) return;
+    this.env.clearTimeout(this.retryTimer);
+    this.retry = undefined;
+    retry();
   }
 
   private switchTo(purpose: Purpose): void {
@@ -102,16 +149,25 @@ export class EventStream {
   }
 
   private async open(purpose: Purpose, refresh: boolean): Promise<void> {
+    const kind = purpose === 'connect' ? 'connect' : 'side';
+    const opening = ++this.openings[kind];
+    const abandoned = () => this.stopped || this.paused || opening !== this.openings[kind];
     let token: Token | undefined;
     if (this.options.getToken) {
+      let result;
       try {
-        token = tokenOf(await this.options.getToken({ refresh }), this.env.now());
+        result = await this.options.getToken({ refresh });
       } catch (error) {
-        if (this.stopped) return;
+        if (abandoned()) return;
+        this.listener.error(new StreamError('token-failed', 0, messageOf(error)));
         return this.failed(purpose, { kind: 'lost', error });
       }
+      if (abandoned()) return;
+      token = result === null ? undefined : tokenOf(result);
+      if (!token || (this.options.user !== undefined && token.user !== this.options.user)) {
+        return this.close({ status: 'signed-out' });
+      }
     }
-    if (this.stopped) return;
     const current = this.primary?.token?.expiresAt;
     if (purpose === 'rotate' && current !== undefined && (token?.expiresAt ?? 0) <= current) {
       // No fresher token to be had: the gateway ends the stream at expiry and it resumes.
@@ -127,7 +183,7 @@ export class EventStream {
         livenessMs: 2 * this.options.heartbeatMs,
       },
       {
-        opened: () => this.opened(attempt),
+        opened: (_heartbeatMs, serverTime) => this.opened(attempt, serverTime),
         block: (block) => this.received(attempt, block),
         retry: (ms) => this.backoff.setBase(ms),
       },
@@ -139,16 +195,17 @@ export class EventStream {
     this.ended(attempt, end);
   }
 
-  private opened(attempt: Attempt): void {
-    if (this.stopped) return;
+  private opened(attempt: Attempt, serverTime: number | undefined): void {
+    // A connection nobody waits for any more is closed at once, not left open unread.
+    if (attempt !== this.primary && attempt !== this.next) return attempt.connection?.close();
     attempt.opened = true;
+    if (serverTime !== undefined) this.skew = serverTime - this.env.now();
     if (attempt === this.next) {
       const previous = this.primary;
       this.primary = attempt;
       this.next = undefined;
       previous?.connection?.close();
     }
-    if (attempt !== this.primary) return;
     this.backoff.reset();
     if (!this.live) {
       this.live = true;
@@ -169,7 +226,7 @@ export class EventStream {
   }
 
   private ended(attempt: Attempt, end: ConnectionEnd): void {
-    if (this.stopped || end.kind === 'closed') return;
+    if (this.stopped || this.paused || end.kind === 'closed') return;
     if (attempt === this.next) {
       this.next = undefined;
       if (this.primary) return this.failed(attempt.purpose, end, attempt.refreshed);
@@ -190,43 +247,55 @@ export class EventStream {
         void this.open(purpose, true);
         return;
       }
-      const fatal = fatalRefusal(end.status, end.message);
-      if (fatal) return this.close(fatal);
+      const refusal = fatalRefusal(end.status, end.message);
+      if (refusal && purpose === 'connect') return this.close({ status: 'closed', error: refusal });
+      if (refusal && purpose === 'retopic') {
+        const asked = this.topics;
+        this.topics = this.primary?.topics;
+        return this.listener.error(refusal, { topics: asked });
+      }
+      // A refused rotation: the stream goes on with its token, and the rotation is tried again.
+      if (refusal) this.listener.error(refusal);
     }
-    const inMs =
+    const wanted =
       end.kind === 'refused' && end.retryAfterMs !== undefined ? end.retryAfterMs : this.backoff.next();
+    const inMs = Math.min(wanted, this.options.maxRetryMs);
+    const retry =
+      purpose === 'connect' ? () => void this.open('connect', false) : () => this.switchTo(purpose);
     this.env.clearTimeout(this.retryTimer);
-    if (purpose !== 'connect') {
-      // The current stream still runs: try the switch again later.
-      this.retryTimer = this.env.setTimeout(() => this.switchTo(purpose), inMs);
-      return;
-    }
+    this.retry = retry;
+    this.retryTimer = this.env.setTimeout(() => {
+      this.retry = undefined;
+      retry();
+    }, inMs);
+    if (purpose !== 'connect') return; // The current stream still runs.
     this.live = false;
     this.listener.state({ status: 'reconnecting', inMs, cause: causeOf(end) });
-    this.retryTimer = this.env.setTimeout(() => void this.open('connect', false), inMs);
   }
 
-  private close(error?: StreamError): void {
+  private close(state: StreamState): void {
     if (this.stopped) return;
     this.stopped = true;
+    this.disconnect();
+    this.listener.state(state);
+  }
+
+  private disconnect(): void {
     this.env.clearTimeout(this.retryTimer);
     this.env.clearTimeout(this.rotationTimer);
+    this.retry = undefined;
     this.primary?.connection?.close();
     this.next?.connection?.close();
     this.primary = this.next = undefined;
-    this.listener.state(error ? { status: 'closed', error } : { status: 'closed' });
   }
 
   private scheduleRotation(token: Token | undefined): void {
     this.env.clearTimeout(this.rotationTimer);
-    const at = token && rotationAt(token);
-    if (at === undefined) return;
-    this.rotationTimer = this.env.setTimeout(
-      () => {
-        if (this.primary?.opened && !this.next) this.switchTo('rotate');
-      },
-      Math.max(0, at - this.env.now()),
-    );
+    const delay = token && rotationDelay(token, this.env.now() + this.skew);
+    if (delay === undefined) return;
+    this.rotationTimer = this.env.setTimeout(() => {
+      if (this.primary?.opened && !this.next) this.switchTo('rotate');
+    }, delay);
   }
 }
 
@@ -240,6 +309,10 @@ export function streamUrl(url: string, topics: readonly string[] | undefined): s
   return `${url}${separator}topics=${[...topics].sort().map(encodeURIComponent).join(',')}`;
 }
 
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 function causeOf(end: ConnectionEnd): string {
   switch (end.kind) {
     case 'refused':
@@ -247,7 +320,7 @@ function causeOf(end: ConnectionEnd): string {
     case 'ended':
       return 'the gateway ended the stream';
     case 'lost':
-      return end.error instanceof Error ? end.error.message : String(end.error);
+      return messageOf(end.error);
     case 'silent':
       return 'no heartbeat';
     case 'closed':

@@ -38,8 +38,11 @@ export interface ConnectionRequest {
 }
 
 export interface ConnectionEvents {
-  /** The stream started; `heartbeatMs` is the gateway's heartbeat interval when it says so. */
-  opened(heartbeatMs: number | undefined): void;
+  /**
+   * The stream started; `heartbeatMs` is the gateway's heartbeat interval when it says so, and
+   * `serverTime` its clock (the `Date` header) when it can be read.
+   */
+  opened(heartbeatMs: number | undefined, serverTime: number | undefined): void;
   block(block: SseBlock): void;
   retry(ms: number): void;
 }
@@ -92,7 +95,9 @@ export class SseConnection {
       const heartbeatMs = heartbeat > 0 ? heartbeat : undefined;
       if (heartbeatMs !== undefined) this.livenessMs = 2 * heartbeatMs;
       this.watch();
-      this.events.opened(heartbeatMs);
+      // Date has whole seconds: the middle of that second is the best guess.
+      const serverTime = Date.parse(response.headers.get('date') ?? '') + 500;
+      this.events.opened(heartbeatMs, Number.isNaN(serverTime) ? undefined : serverTime);
       await this.read(response.body);
       return this.finish({ kind: 'ended' });
     } catch (error) {
