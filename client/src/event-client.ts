@@ -6,6 +6,7 @@ import type { Feed, FeedListener } from './feed.js';
 import type { SseBlock } from './sse-connection.js';
 import type { StreamError } from './stream-error.js';
 import { TabGroup, type Channel, type Locks } from './tab-group.js';
+import { PROTOCOL } from './tab-message.js';
 import { tokenOf, type GetToken, type TokenResult } from './token.js';
 
 /** The gateway's default heartbeat (`SSE_HEARTBEAT_MS`), assumed until a stream says its own. */
@@ -94,36 +95,36 @@ type Unsubscribe = () => void;
  * order, whatever happens underneath: reconnections, token rotations, another tab taking over.
  */
 export class EventClient<Events extends EventMap = EventMap> {
-  private readonly typed = new Map<string, Set<(data: never, event: GatewayEvent<never>) => void>>();
-  private readonly any = new Set<(event: GatewayEvent) => void>();
-  private readonly resets = new Set<(reset: ResetNotice) => void>();
-  private readonly statuses = new Set<(status: StatusEvent) => void>();
-  private readonly errors = new Set<(error: StreamError) => void>();
-  private readonly delivered = new DeliveredPositions();
-  private readonly topics: ReadonlySet<string> | undefined;
-  private readonly env: Environment;
-  private readonly listener: FeedListener;
+  readonly #typed = new Map<string, Set<(data: never, event: GatewayEvent<never>) => void>>();
+  readonly #any = new Set<(event: GatewayEvent) => void>();
+  readonly #resets = new Set<(reset: ResetNotice) => void>();
+  readonly #statuses = new Set<(status: StatusEvent) => void>();
+  readonly #errors = new Set<(error: StreamError) => void>();
+  readonly #delivered = new DeliveredPositions();
+  readonly #topics: ReadonlySet<string> | undefined;
+  readonly #env: Environment;
+  readonly #listener: FeedListener;
   private feed: Feed | undefined;
-  private current: StatusEvent = { status: 'connecting', tabs: 1, leader: false };
-  private closed = false;
-  private unwatch: (() => void) | undefined;
+  #current: StatusEvent = { status: 'connecting', tabs: 1, leader: false };
+  #closed = false;
+  #unwatch: (() => void) | undefined;
 
   constructor(private readonly options: ClientOptions = {}) {
-    this.env = options.environment ?? browserEnvironment();
-    this.topics = options.topics ? new Set(options.topics) : undefined;
-    this.listener = {
-      block: (block) => this.received(block),
-      state: (state, sharing) => this.changed(state, sharing),
-      error: (error) => this.errors.forEach((handler) => safely(() => handler(error))),
-      alone: (lastEventId) => this.begin(this.lone(this.streamOptions(lastEventId))),
+    this.#env = options.environment ?? browserEnvironment();
+    this.#topics = options.topics ? new Set(options.topics) : undefined;
+    this.#listener = {
+      block: (block) => this.#received(block),
+      state: (state, sharing) => this.#changed(state, sharing),
+      error: (error) => this.#errors.forEach((handler) => safely(() => handler(error))),
+      alone: (lastEventId) => this.#begin(this.#lone(this.#streamOptions(lastEventId))),
     };
     // Handlers are registered right after construction: start once they are.
-    queueMicrotask(() => void this.start());
+    queueMicrotask(() => void this.#start());
   }
 
   /** The latest status. */
   get status(): StatusEvent {
-    return this.current;
+    return this.#current;
   }
 
   /** The id to resume after, e.g. saved for the next page load and passed as `lastEventId`. */
@@ -136,24 +137,24 @@ export class EventClient<Events extends EventMap = EventMap> {
     type: K,
     handler: (data: Events[K], event: GatewayEvent<Events[K]>) => void,
   ): Unsubscribe {
-    let handlers = this.typed.get(type);
-    if (!handlers) this.typed.set(type, (handlers = new Set()));
+    let handlers = this.#typed.get(type);
+    if (!handlers) this.#typed.set(type, (handlers = new Set()));
     handlers.add(handler);
     return () => handlers.delete(handler);
   }
 
   /** Handles every event, whatever its type (checkpoints and resets excepted). */
   onAny(handler: (event: GatewayEvent) => void): Unsubscribe {
-    return addTo(this.any, handler);
+    return addTo(this.#any, handler);
   }
 
   /** The gateway cannot resume exactly (`event: reset`): refetch your state. */
   onReset(handler: (reset: ResetNotice) => void): Unsubscribe {
-    return addTo(this.resets, handler);
+    return addTo(this.#resets, handler);
   }
 
   onStatus(handler: (status: StatusEvent) => void): Unsubscribe {
-    return addTo(this.statuses, handler);
+    return addTo(this.#statuses, handler);
   }
 
   /**
@@ -161,34 +162,34 @@ export class EventClient<Events extends EventMap = EventMap> {
    * not give (the client retries). What ends the client comes with the `closed` status instead.
    */
   onError(handler: (error: StreamError) => void): Unsubscribe {
-    return addTo(this.errors, handler);
+    return addTo(this.#errors, handler);
   }
 
   /** Stops the stream for this tab; another tab that shares it takes it over. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.unwatch?.();
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unwatch?.();
     if (this.feed) this.feed.stop();
-    else this.emit({ status: 'closed', tabs: 1, leader: false });
+    else this.#emit({ status: 'closed', tabs: 1, leader: false });
   }
 
   /**
    * Learns the user from the first token (kept for the first connection), then streams: in the
    * group of this URL and user when tabs can share, or alone.
    */
-  private async start(): Promise<void> {
-    if (this.closed) return;
+  async #start(): Promise<void> {
+    if (this.#closed) return;
     const { getToken, shareKey, url = '/events' } = this.options;
     let user: string | undefined;
-    let stream = this.streamOptions(this.options.lastEventId);
+    let stream = this.#streamOptions(this.options.lastEventId);
     if (getToken) {
       try {
         const first = await getToken({ refresh: false });
-        if (this.closed) return;
-        if (first === null) return this.changed({ status: 'signed-out' }, { tabs: 1, leader: false });
+        if (this.#closed) return;
+        if (first === null) return this.#changed({ status: 'signed-out' }, { tabs: 1, leader: false });
         user = tokenOf(first).user;
-        stream = { ...stream, user, getToken: reuseFirst(first, getToken, this.env) };
+        stream = { ...stream, user, getToken: reuseFirst(first, getToken, this.#env) };
       } catch {
         // No user to share with: this tab streams alone, and its stream asks again.
       }
@@ -197,35 +198,39 @@ export class EventClient<Events extends EventMap = EventMap> {
     const channel = this.options.channel === undefined ? browserChannel() : this.options.channel;
     const key = shareKey ?? user;
     if (this.options.shareAcrossTabs === false || !locks || !channel || key === undefined) {
-      return this.begin(this.lone(stream));
+      return this.#begin(this.#lone(stream));
     }
-    const name = `kafka-sse-gateway:${absolute(url)}:${key}`;
-    this.begin(
-      new TabGroup({ name, tabId: randomId(this.env), stream, locks, channel, env: this.env }, this.listener),
+    // Tabs of another client version speak another protocol: they never share.
+    const name = `kafka-sse-gateway/${PROTOCOL}:${absolute(url)}:${key}`;
+    this.#begin(
+      new TabGroup(
+        { name, tabId: randomId(this.#env), stream, locks, channel, env: this.#env },
+        this.#listener,
+      ),
     );
   }
 
-  private begin(feed: Feed): void {
-    if (this.closed) return;
+  #begin(feed: Feed): void {
+    if (this.#closed) return;
     this.feed = feed;
-    this.unwatch ??= watchPage(this, () => this.feed);
+    this.#unwatch ??= watchPage(this, () => this.feed);
     feed.start();
   }
 
-  private lone(stream: StreamOptions): EventStream {
+  #lone(stream: StreamOptions): EventStream {
     return new EventStream(
       stream,
       {
-        block: (block) => this.listener.block(block),
+        block: (block) => this.#listener.block(block),
         position: () => undefined,
-        state: (state) => this.listener.state(state, { tabs: 1, leader: true }),
-        error: (error) => this.listener.error(error),
+        state: (state) => this.#listener.state(state, { tabs: 1, leader: true }),
+        error: (error) => this.#listener.error(error),
       },
-      this.env,
+      this.#env,
     );
   }
 
-  private streamOptions(lastEventId: string | undefined): StreamOptions {
+  #streamOptions(lastEventId: string | undefined): StreamOptions {
     const { options } = this;
     return {
       url: options.url ?? '/events',
@@ -240,43 +245,43 @@ export class EventClient<Events extends EventMap = EventMap> {
     };
   }
 
-  private received(block: SseBlock): void {
-    if (block.type === 'reset') return this.reset(block);
+  #received(block: SseBlock): void {
+    if (block.type === 'reset') return this.#reset(block);
     const position = block.id === undefined ? undefined : positionOf(block.id);
-    if (!position || (this.topics && !this.topics.has(position.topic))) return;
-    if (!this.delivered.admit(position)) return;
+    if (!position || (this.#topics && !this.#topics.has(position.topic))) return;
+    if (!this.#delivered.admit(position)) return;
     const event: GatewayEvent = { type: block.type, data: parse(block.data), id: block.id!, ...position };
-    this.typed
+    this.#typed
       .get(block.type)
       ?.forEach((handler) => safely(() => handler(event.data as never, event as never)));
-    this.any.forEach((handler) => safely(() => handler(event)));
+    this.#any.forEach((handler) => safely(() => handler(event)));
   }
 
-  private reset(block: SseBlock): void {
-    this.delivered.clear();
+  #reset(block: SseBlock): void {
+    this.#delivered.clear();
     const data = parse(block.data) as Partial<ResetNotice> | undefined;
     const reset: ResetNotice = {
       reason: String(data?.reason ?? 'unknown'),
       message: String(data?.message ?? ''),
     };
-    this.resets.forEach((handler) => safely(() => handler(reset)));
-    const previous = this.current;
-    this.emit({ status: 'reset', tabs: previous.tabs, leader: previous.leader, reset });
-    this.emit(previous);
+    this.#resets.forEach((handler) => safely(() => handler(reset)));
+    const previous = this.#current;
+    this.#emit({ status: 'reset', tabs: previous.tabs, leader: previous.leader, reset });
+    this.#emit(previous);
   }
 
-  private changed(state: StreamState, sharing: { tabs: number; leader: boolean }): void {
-    this.emit({ ...state, ...sharing });
-    if ((state.status === 'closed' || state.status === 'signed-out') && !this.closed) {
-      this.closed = true;
-      this.unwatch?.();
+  #changed(state: StreamState, sharing: { tabs: number; leader: boolean }): void {
+    this.#emit({ ...state, ...sharing });
+    if ((state.status === 'closed' || state.status === 'signed-out') && !this.#closed) {
+      this.#closed = true;
+      this.#unwatch?.();
       this.feed?.stop();
     }
   }
 
-  private emit(status: StatusEvent): void {
-    this.current = status;
-    this.statuses.forEach((handler) => safely(() => handler(status)));
+  #emit(status: StatusEvent): void {
+    this.#current = status;
+    this.#statuses.forEach((handler) => safely(() => handler(status)));
   }
 }
 

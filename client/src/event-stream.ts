@@ -67,234 +67,237 @@ interface Attempt {
  * stream it was to replace goes on.
  */
 export class EventStream implements Feed {
-  private primary: Attempt | undefined;
-  private next: Attempt | undefined;
+  #primary: Attempt | undefined;
+  #next: Attempt | undefined;
   /** Bumped to abandon an opening still waiting for its token: only the newest of each kind connects. */
-  private readonly openings = { connect: 0, side: 0 };
-  private lastId: string | undefined;
-  private topics: readonly string[] | undefined;
-  private readonly backoff: Backoff;
-  private retryTimer: unknown;
-  private retry: (() => void) | undefined;
-  private rotationTimer: unknown;
+  readonly #openings = { connect: 0, side: 0 };
+  #lastId: string | undefined;
+  #topics: readonly string[] | undefined;
+  readonly #backoff: Backoff;
+  #retryTimer: unknown;
+  #retry: (() => void) | undefined;
+  #rotationTimer: unknown;
   /** The gateway's clock minus this one, from the `Date` of the last stream that opened. */
-  private skew = 0;
-  private live = false;
-  private paused = false;
-  private stopped = false;
+  #skew = 0;
+  #live = false;
+  #paused = false;
+  #stopped = false;
 
-  constructor(
-    private readonly options: StreamOptions,
-    private readonly listener: StreamListener,
-    private readonly env: Environment,
-  ) {
-    this.lastId = options.lastEventId;
-    this.topics = options.topics;
-    this.backoff = new Backoff(options.retryMs, options.maxRetryMs, env.random);
+  readonly #options: StreamOptions;
+  readonly #listener: StreamListener;
+  readonly #env: Environment;
+
+  constructor(options: StreamOptions, listener: StreamListener, env: Environment) {
+    this.#options = options;
+    this.#listener = listener;
+    this.#env = env;
+    this.#lastId = options.lastEventId;
+    this.#topics = options.topics;
+    this.#backoff = new Backoff(options.retryMs, options.maxRetryMs, env.random);
   }
 
   get lastEventId(): string | undefined {
-    return this.lastId;
+    return this.#lastId;
   }
 
   /** The topics of the stream that runs (or that is being opened). */
   get streaming(): readonly string[] | undefined {
-    return this.primary?.topics ?? this.topics;
+    return this.#primary?.topics ?? this.#topics;
   }
 
   start(): void {
-    this.listener.state({ status: 'connecting' });
-    void this.open('connect', false);
+    this.#listener.state({ status: 'connecting' });
+    void this.#open('connect', false);
   }
 
   /** Streams these topics from now on, through a new connection opened before the old one closes. */
   setTopics(topics: readonly string[] | undefined): void {
-    if (topicsKey(topics) === topicsKey(this.topics)) return;
-    this.topics = topics;
-    if (this.primary?.opened) this.switchTo('retopic');
+    if (topicsKey(topics) === topicsKey(this.#topics)) return;
+    this.#topics = topics;
+    if (this.#primary?.opened) this.#switchTo('retopic');
     // A connection still opening switches once it is open (see opened).
   }
 
   stop(): void {
-    this.close({ status: 'closed' });
+    this.#close({ status: 'closed' });
   }
 
   /** Lets the connection go (the page enters the back-forward cache); `resume` goes on from the last id. */
   pause(): void {
-    if (this.stopped || this.paused) return;
-    this.paused = true;
-    this.live = false;
-    this.disconnect();
+    if (this.#stopped || this.#paused) return;
+    this.#paused = true;
+    this.#live = false;
+    this.#disconnect();
   }
 
   resume(): void {
-    if (this.stopped || !this.paused) return;
-    this.paused = false;
+    if (this.#stopped || !this.#paused) return;
+    this.#paused = false;
     this.start();
   }
 
   /** The network is back, or the page is shown again: a reconnection waiting out its delay starts now. */
   wake(): void {
-    const retry = this.retry;
+    const retry = this.#retry;
     if (!retry) return;
-    this.env.clearTimeout(this.retryTimer);
-    this.retry = undefined;
+    this.#env.clearTimeout(this.#retryTimer);
+    this.#retry = undefined;
     retry();
   }
 
-  private switchTo(purpose: Purpose): void {
-    this.next?.connection?.close();
-    this.next = undefined;
-    void this.open(purpose, purpose === 'rotate');
+  #switchTo(purpose: Purpose): void {
+    this.#next?.connection?.close();
+    this.#next = undefined;
+    void this.#open(purpose, purpose === 'rotate');
   }
 
-  private async open(purpose: Purpose, refresh: boolean): Promise<void> {
+  async #open(purpose: Purpose, refresh: boolean): Promise<void> {
     const kind = purpose === 'connect' ? 'connect' : 'side';
-    const opening = ++this.openings[kind];
-    const abandoned = () => this.stopped || this.paused || opening !== this.openings[kind];
+    const opening = ++this.#openings[kind];
+    const abandoned = () => this.#stopped || this.#paused || opening !== this.#openings[kind];
     let token: Token | undefined;
-    if (this.options.getToken) {
+    if (this.#options.getToken) {
       let result;
       try {
-        result = await this.options.getToken({ refresh });
+        result = await this.#options.getToken({ refresh });
       } catch (error) {
         if (abandoned()) return;
-        this.listener.error(new StreamError('token-failed', 0, messageOf(error)));
-        return this.failed(purpose, { kind: 'lost', error });
+        this.#listener.error(new StreamError('token-failed', 0, messageOf(error)));
+        return this.#failed(purpose, { kind: 'lost', error });
       }
       if (abandoned()) return;
       token = result === null ? undefined : tokenOf(result);
-      if (!token || (this.options.user !== undefined && token.user !== this.options.user)) {
-        return this.close({ status: 'signed-out' });
+      if (!token || (this.#options.user !== undefined && token.user !== this.#options.user)) {
+        return this.#close({ status: 'signed-out' });
       }
     }
-    const current = this.primary?.token?.expiresAt;
+    const current = this.#primary?.token?.expiresAt;
     if (purpose === 'rotate' && current !== undefined && (token?.expiresAt ?? 0) <= current) {
       // No fresher token to be had: the gateway ends the stream at expiry and it resumes.
       return;
     }
-    const attempt: Attempt = { purpose, topics: this.topics, token, refreshed: refresh, opened: false };
+    const attempt: Attempt = { purpose, topics: this.#topics, token, refreshed: refresh, opened: false };
     attempt.connection = new SseConnection(
       {
-        url: streamUrl(this.options.url, this.topics),
+        url: streamUrl(this.#options.url, this.#topics),
         token: token?.value,
-        lastEventId: this.lastId,
-        credentials: this.options.credentials,
-        livenessMs: 2 * this.options.heartbeatMs,
+        lastEventId: this.#lastId,
+        credentials: this.#options.credentials,
+        livenessMs: 2 * this.#options.heartbeatMs,
       },
       {
-        opened: (_heartbeatMs, serverTime) => this.opened(attempt, serverTime),
-        block: (block) => this.received(attempt, block),
-        retry: (ms) => this.backoff.setBase(ms),
+        opened: (_heartbeatMs, serverTime) => this.#opened(attempt, serverTime),
+        block: (block) => this.#received(attempt, block),
+        retry: (ms) => this.#backoff.setBase(ms),
       },
-      this.env,
+      this.#env,
     );
-    if (purpose === 'connect') this.primary = attempt;
-    else this.next = attempt;
+    if (purpose === 'connect') this.#primary = attempt;
+    else this.#next = attempt;
     const end = await attempt.connection.ended;
-    this.ended(attempt, end);
+    this.#ended(attempt, end);
   }
 
-  private opened(attempt: Attempt, serverTime: number | undefined): void {
+  #opened(attempt: Attempt, serverTime: number | undefined): void {
     // A connection nobody waits for any more is closed at once, not left open unread.
-    if (attempt !== this.primary && attempt !== this.next) return attempt.connection?.close();
+    if (attempt !== this.#primary && attempt !== this.#next) return attempt.connection?.close();
     attempt.opened = true;
-    if (serverTime !== undefined) this.skew = serverTime - this.env.now();
-    if (attempt === this.next) {
-      const previous = this.primary;
-      this.primary = attempt;
-      this.next = undefined;
+    if (serverTime !== undefined) this.#skew = serverTime - this.#env.now();
+    if (attempt === this.#next) {
+      const previous = this.#primary;
+      this.#primary = attempt;
+      this.#next = undefined;
       previous?.connection?.close();
     }
-    this.backoff.reset();
-    if (!this.live) {
-      this.live = true;
-      this.listener.state({ status: 'live' });
+    this.#backoff.reset();
+    if (!this.#live) {
+      this.#live = true;
+      this.#listener.state({ status: 'live' });
     }
-    this.scheduleRotation(attempt.token);
-    if (topicsKey(attempt.topics) !== topicsKey(this.topics)) this.switchTo('retopic');
+    this.#scheduleRotation(attempt.token);
+    if (topicsKey(attempt.topics) !== topicsKey(this.#topics)) this.#switchTo('retopic');
   }
 
-  private received(attempt: Attempt, block: SseBlock): void {
-    if (attempt !== this.primary || this.stopped) return;
-    if (block.id !== undefined) this.lastId = block.id;
+  #received(attempt: Attempt, block: SseBlock): void {
+    if (attempt !== this.#primary || this.#stopped) return;
+    if (block.id !== undefined) this.#lastId = block.id;
     if (block.type === 'checkpoint') {
-      if (block.id !== undefined) this.listener.position(block.id);
+      if (block.id !== undefined) this.#listener.position(block.id);
       return;
     }
-    this.listener.block(block, this.lastId);
+    this.#listener.block(block, this.#lastId);
   }
 
-  private ended(attempt: Attempt, end: ConnectionEnd): void {
-    if (this.stopped || this.paused || end.kind === 'closed') return;
-    if (attempt === this.next) {
-      this.next = undefined;
-      if (this.primary) return this.failed(attempt.purpose, end, attempt.refreshed);
+  #ended(attempt: Attempt, end: ConnectionEnd): void {
+    if (this.#stopped || this.#paused || end.kind === 'closed') return;
+    if (attempt === this.#next) {
+      this.#next = undefined;
+      if (this.#primary) return this.#failed(attempt.purpose, end, attempt.refreshed);
       // The stream it was to replace is gone meanwhile: this is now a reconnection.
-      return this.failed('connect', end, attempt.refreshed);
+      return this.#failed('connect', end, attempt.refreshed);
     }
-    if (attempt !== this.primary) return;
-    this.primary = undefined;
-    this.env.clearTimeout(this.rotationTimer);
-    if (this.next) return; // The switch under way becomes the stream once it opens.
-    this.failed('connect', end, attempt.refreshed);
+    if (attempt !== this.#primary) return;
+    this.#primary = undefined;
+    this.#env.clearTimeout(this.#rotationTimer);
+    if (this.#next) return; // The switch under way becomes the stream once it opens.
+    this.#failed('connect', end, attempt.refreshed);
   }
 
   /** A connection that did not open, or dropped: retry, refresh the token, or give up. */
-  private failed(purpose: Purpose, end: ConnectionEnd, refreshed = false): void {
+  #failed(purpose: Purpose, end: ConnectionEnd, refreshed = false): void {
     if (end.kind === 'refused') {
-      if (end.status === 401 && this.options.getToken && !refreshed) {
-        void this.open(purpose, true);
+      if (end.status === 401 && this.#options.getToken && !refreshed) {
+        void this.#open(purpose, true);
         return;
       }
       const refusal = fatalRefusal(end.status, end.message);
-      if (refusal && purpose === 'connect') return this.close({ status: 'closed', error: refusal });
+      if (refusal && purpose === 'connect') return this.#close({ status: 'closed', error: refusal });
       if (refusal && purpose === 'retopic') {
-        const asked = this.topics;
-        this.topics = this.primary?.topics;
-        return this.listener.error(refusal, { topics: asked });
+        const asked = this.#topics;
+        this.#topics = this.#primary?.topics;
+        return this.#listener.error(refusal, { topics: asked });
       }
       // A refused rotation: the stream goes on with its token, and the rotation is tried again.
-      if (refusal) this.listener.error(refusal);
+      if (refusal) this.#listener.error(refusal);
     }
     const wanted =
-      end.kind === 'refused' && end.retryAfterMs !== undefined ? end.retryAfterMs : this.backoff.next();
-    const inMs = Math.min(wanted, this.options.maxRetryMs);
+      end.kind === 'refused' && end.retryAfterMs !== undefined ? end.retryAfterMs : this.#backoff.next();
+    const inMs = Math.min(wanted, this.#options.maxRetryMs);
     const retry =
-      purpose === 'connect' ? () => void this.open('connect', false) : () => this.switchTo(purpose);
-    this.env.clearTimeout(this.retryTimer);
-    this.retry = retry;
-    this.retryTimer = this.env.setTimeout(() => {
-      this.retry = undefined;
+      purpose === 'connect' ? () => void this.#open('connect', false) : () => this.#switchTo(purpose);
+    this.#env.clearTimeout(this.#retryTimer);
+    this.#retry = retry;
+    this.#retryTimer = this.#env.setTimeout(() => {
+      this.#retry = undefined;
       retry();
     }, inMs);
     if (purpose !== 'connect') return; // The current stream still runs.
-    this.live = false;
-    this.listener.state({ status: 'reconnecting', inMs, cause: causeOf(end) });
+    this.#live = false;
+    this.#listener.state({ status: 'reconnecting', inMs, cause: causeOf(end) });
   }
 
-  private close(state: StreamState): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.disconnect();
-    this.listener.state(state);
+  #close(state: StreamState): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#disconnect();
+    this.#listener.state(state);
   }
 
-  private disconnect(): void {
-    this.env.clearTimeout(this.retryTimer);
-    this.env.clearTimeout(this.rotationTimer);
-    this.retry = undefined;
-    this.primary?.connection?.close();
-    this.next?.connection?.close();
-    this.primary = this.next = undefined;
+  #disconnect(): void {
+    this.#env.clearTimeout(this.#retryTimer);
+    this.#env.clearTimeout(this.#rotationTimer);
+    this.#retry = undefined;
+    this.#primary?.connection?.close();
+    this.#next?.connection?.close();
+    this.#primary = this.#next = undefined;
   }
 
-  private scheduleRotation(token: Token | undefined): void {
-    this.env.clearTimeout(this.rotationTimer);
-    const delay = token && rotationDelay(token, this.env.now() + this.skew);
+  #scheduleRotation(token: Token | undefined): void {
+    this.#env.clearTimeout(this.#rotationTimer);
+    const delay = token && rotationDelay(token, this.#env.now() + this.#skew);
     if (delay === undefined) return;
-    this.rotationTimer = this.env.setTimeout(() => {
-      if (this.primary?.opened && !this.next) this.switchTo('rotate');
+    this.#rotationTimer = this.#env.setTimeout(() => {
+      if (this.#primary?.opened && !this.#next) this.#switchTo('rotate');
     }, delay);
   }
 }

@@ -38,319 +38,321 @@ const ALL = '*';
  */
 export class TabGroup implements Feed {
   /** Every tab of the group that said it is here, with the topics it wants; this tab included. */
-  private readonly members = new Map<string, readonly string[] | undefined>();
+  readonly #members = new Map<string, readonly string[] | undefined>();
   /** What the gateway refused to this group's leader, by topic: a tab asking for one is told at once. */
-  private readonly refused = new Map<string, WireError>();
-  private channel: Channel | undefined;
-  private lastId: string | undefined;
+  readonly #refused = new Map<string, WireError>();
+  #channel: Channel | undefined;
+  #lastId: string | undefined;
   /** The position the application gave, until a running group either honours it or resets it. */
-  private ownLastId: string | undefined;
-  private stream: EventStream | undefined;
+  #ownLastId: string | undefined;
+  #stream: EventStream | undefined;
   /** The tab this one takes messages from: the leader that welcomed it, or itself. */
-  private leaderId: string | undefined;
+  #leaderId: string | undefined;
   /** How often the leader says it is alive. */
-  private every: number;
-  private watchdog: unknown;
-  private pinger: unknown;
-  private lockRequest: AbortController | undefined;
-  private releaseLeadership: (() => void) | undefined;
-  private releasePresence: (() => void) | undefined;
-  private state: StreamState = { status: 'connecting' };
-  private away = false;
-  private stopped = false;
+  #every: number;
+  #watchdog: unknown;
+  #pinger: unknown;
+  #lockRequest: AbortController | undefined;
+  #releaseLeadership: (() => void) | undefined;
+  #releasePresence: (() => void) | undefined;
+  #state: StreamState = { status: 'connecting' };
+  #away = false;
+  #stopped = false;
 
-  constructor(
-    private readonly options: TabGroupOptions,
-    private readonly listener: FeedListener,
-  ) {
-    this.lastId = this.ownLastId = options.stream.lastEventId;
-    this.every = options.stream.heartbeatMs;
-    this.members.set(options.tabId, options.stream.topics);
+  readonly #options: TabGroupOptions;
+  readonly #listener: FeedListener;
+
+  constructor(options: TabGroupOptions, listener: FeedListener) {
+    this.#options = options;
+    this.#listener = listener;
+    this.#lastId = this.#ownLastId = options.stream.lastEventId;
+    this.#every = options.stream.heartbeatMs;
+    this.#members.set(options.tabId, options.stream.topics);
   }
 
   get lastEventId(): string | undefined {
-    return this.lastId;
+    return this.#lastId;
   }
 
-  private get leader(): boolean {
-    return this.stream !== undefined;
+  get #leader(): boolean {
+    return this.#stream !== undefined;
   }
 
-  private get topics(): readonly string[] | undefined {
-    return this.options.stream.topics;
+  get #topics(): readonly string[] | undefined {
+    return this.#options.stream.topics;
   }
 
   start(): void {
-    const channel = (this.channel = this.options.channel(this.options.name));
+    const channel = (this.#channel = this.#options.channel(this.#options.name));
     channel.onmessage = (event) => {
-      if (channel === this.channel && isTabMessage(event.data)) this.heard(event.data);
+      if (channel === this.#channel && isTabMessage(event.data)) this.heard(event.data);
     };
     // Held while the tab is here: the leader counts the tabs still here by these locks. The tab
     // says it is here only once it holds it, or the leader could count it gone at once.
-    void this.options.locks.request(this.presenceLock(this.options.tabId), () => {
-      if (this.stopped || this.away || channel !== this.channel) return;
+    void this.#options.locks.request(this.#presenceLock(this.#options.tabId), () => {
+      if (this.#stopped || this.#away || channel !== this.#channel) return;
       return new Promise<void>((release) => {
-        this.releasePresence = release;
-        this.say({ kind: 'join', topics: this.topics, user: this.options.stream.user });
-        this.watch();
-        this.campaign(false);
+        this.#releasePresence = release;
+        this.#say({ kind: 'join', topics: this.#topics, user: this.#options.stream.user });
+        this.#watch();
+        this.#campaign(false);
       });
     });
   }
 
   /** This tab leaves the group: another one takes the stream over. */
   stop(): void {
-    if (!this.stopped) this.end({ status: 'closed' });
+    if (!this.#stopped) this.#end({ status: 'closed' });
   }
 
   /** The page goes into the back-forward cache: no lock, channel or stream may keep it out. */
   pause(): void {
-    if (this.stopped || this.away) return;
-    this.leave();
-    this.away = true;
+    if (this.#stopped || this.#away) return;
+    this.#leave();
+    this.#away = true;
   }
 
   /** The page is back from the back-forward cache: it joins again, from the last id it heard. */
   resume(): void {
-    if (this.stopped || !this.away) return;
-    this.away = false;
-    this.ownLastId = this.lastId;
+    if (this.#stopped || !this.#away) return;
+    this.#away = false;
+    this.#ownLastId = this.#lastId;
     this.start();
   }
 
   /** The tab is about to be frozen: let another tab hold the stream, and stay in the group. */
   freeze(): void {
-    this.stepDown();
+    this.#stepDown();
   }
 
   thaw(): void {
-    if (!this.stopped && !this.away && !this.leader && !this.lockRequest) this.campaign(false);
+    if (!this.#stopped && !this.#away && !this.#leader && !this.#lockRequest) this.#campaign(false);
   }
 
   /** The network is back or the tab is shown: retry now, and see whether the leader still speaks. */
   wake(): void {
-    this.stream?.wake();
+    this.#stream?.wake();
   }
 
   /** Queues for the leader lock, or takes it from a leader gone silent; holds it until it steps down. */
-  private campaign(steal: boolean): void {
+  #campaign(steal: boolean): void {
     const request = new AbortController();
-    this.lockRequest = request;
-    this.options.locks
-      .request(`${this.options.name}:leader`, steal ? { steal } : { signal: request.signal }, () => {
-        if (this.stopped || request !== this.lockRequest) return;
+    this.#lockRequest = request;
+    this.#options.locks
+      .request(`${this.#options.name}:leader`, steal ? { steal } : { signal: request.signal }, () => {
+        if (this.#stopped || request !== this.#lockRequest) return;
         return new Promise<void>((release) => {
-          this.releaseLeadership = release;
-          this.lead();
+          this.#releaseLeadership = release;
+          this.#lead();
         });
       })
       .catch(() => {
         // Aborted by stepDown, or stolen from this tab while it was suspended: then queue again.
-        if (request !== this.lockRequest || this.stopped) return;
-        this.stepDown();
-        this.campaign(false);
+        if (request !== this.#lockRequest || this.#stopped) return;
+        this.#stepDown();
+        this.#campaign(false);
       });
   }
 
-  private stepDown(): void {
-    this.lockRequest?.abort();
-    this.lockRequest = undefined;
-    const stream = this.stream;
-    this.stream = undefined;
-    if (this.leaderId === this.options.tabId) this.leaderId = undefined;
-    this.options.env.clearTimeout(this.pinger);
+  #stepDown(): void {
+    this.#lockRequest?.abort();
+    this.#lockRequest = undefined;
+    const stream = this.#stream;
+    this.#stream = undefined;
+    if (this.#leaderId === this.#options.tabId) this.#leaderId = undefined;
+    this.#options.env.clearTimeout(this.#pinger);
     stream?.stop();
-    this.releaseLeadership?.();
-    this.releaseLeadership = undefined;
-    this.watch();
+    this.#releaseLeadership?.();
+    this.#releaseLeadership = undefined;
+    this.#watch();
   }
 
-  private leave(): void {
-    this.say({ kind: 'leave' });
-    this.stepDown();
-    this.options.env.clearTimeout(this.watchdog);
-    this.releasePresence?.();
-    this.releasePresence = undefined;
-    this.channel?.close();
-    this.channel = undefined;
-    this.leaderId = undefined;
+  #leave(): void {
+    this.#say({ kind: 'leave' });
+    this.#stepDown();
+    this.#options.env.clearTimeout(this.#watchdog);
+    this.#releasePresence?.();
+    this.#releasePresence = undefined;
+    this.#channel?.close();
+    this.#channel = undefined;
+    this.#leaderId = undefined;
   }
 
-  private lead(): void {
-    this.leaderId = this.options.tabId;
-    this.options.env.clearTimeout(this.watchdog);
-    this.ownLastId = undefined;
+  #lead(): void {
+    this.#leaderId = this.#options.tabId;
+    this.#options.env.clearTimeout(this.#watchdog);
+    this.#ownLastId = undefined;
     const stream: EventStream = new EventStream(
-      { ...this.options.stream, topics: this.union(), lastEventId: this.lastId },
+      { ...this.#options.stream, topics: this.#union(), lastEventId: this.#lastId },
       {
         block: (block, lastId) => {
-          if (stream !== this.stream) return;
-          this.lastId = lastId;
-          this.say({ kind: 'block', block, lastId });
-          this.listener.block(block);
+          if (stream !== this.#stream) return;
+          this.#lastId = lastId;
+          this.#say({ kind: 'block', block, lastId });
+          this.#listener.block(block);
         },
         position: (lastId) => {
-          if (stream !== this.stream) return;
-          this.lastId = lastId;
-          this.say({ kind: 'position', lastId });
-          void this.pruneMembers();
+          if (stream !== this.#stream) return;
+          this.#lastId = lastId;
+          this.#say({ kind: 'position', lastId });
+          void this.#pruneMembers();
         },
         state: (state) => {
-          if (stream === this.stream) this.streamState(state);
+          if (stream === this.#stream) this.#streamState(state);
         },
         error: (error, topicChange) => {
-          if (stream === this.stream) this.streamError(error, topicChange);
+          if (stream === this.#stream) this.#streamError(error, topicChange);
         },
       },
-      this.options.env,
+      this.#options.env,
     );
-    this.stream = stream;
-    this.say({ kind: 'lead', user: this.options.stream.user, every: this.every });
-    this.ping();
+    this.#stream = stream;
+    this.#say({ kind: 'lead', user: this.#options.stream.user, every: this.#every });
+    this.#ping();
     stream.start();
-    void this.pruneMembers();
+    void this.#pruneMembers();
   }
 
-  private streamState(state: StreamState): void {
-    if (state.status === 'closed' && state.error) return this.refusedStream(state.error);
+  #streamState(state: StreamState): void {
+    if (state.status === 'closed' && state.error) return this.#refusedStream(state.error);
     // Signed out, or closed for good: this tab only. Another tab takes over with its own token.
-    if (state.status === 'signed-out' || state.status === 'closed') return this.end(state);
-    this.state = state;
-    this.say({ kind: 'state', state, tabs: this.members.size });
-    this.listener.state(state, this.sharing());
+    if (state.status === 'signed-out' || state.status === 'closed') return this.#end(state);
+    this.#state = state;
+    this.#say({ kind: 'state', state, tabs: this.#members.size });
+    this.#listener.state(state, this.#sharing());
   }
 
   /**
    * The gateway refused the stream with a 400, 401 or 403. When it names topics only other tabs
    * asked for, those tabs are ended and the stream goes on without them; otherwise this tab ends.
    */
-  private refusedStream(error: StreamError): void {
-    const others = this.union()?.filter((topic) => !this.topics?.includes(topic)) ?? [];
+  #refusedStream(error: StreamError): void {
+    const others = this.#union()?.filter((topic) => !this.#topics?.includes(topic)) ?? [];
     const named = error.code === 'unauthorized' ? [] : topicsNamedBy(error, others);
-    if (named.length === 0) return this.end({ status: 'closed', error });
-    this.stream = undefined;
-    this.refuse(named, error);
-    this.lead();
+    if (named.length === 0) return this.#end({ status: 'closed', error });
+    this.#stream = undefined;
+    this.#refuse(named, error);
+    this.#lead();
   }
 
   /** A topic change was refused, or a rotation, or a token: the stream goes on. */
-  private streamError(error: StreamError, topicChange?: { topics: readonly string[] | undefined }): void {
+  #streamError(error: StreamError, topicChange?: { topics: readonly string[] | undefined }): void {
     if (!topicChange) {
-      this.say({ kind: 'error', error: wireError(error), fatal: false });
-      return this.listener.error(error);
+      this.#say({ kind: 'error', error: wireError(error), fatal: false });
+      return this.#listener.error(error);
     }
-    const current = this.stream?.streaming;
+    const current = this.#stream?.streaming;
     const added = topicChange.topics?.filter((topic) => !current?.includes(topic)) ?? [ALL];
     const named = topicsNamedBy(error, added);
-    this.refuse(named.length > 0 ? named : added, error);
+    this.#refuse(named.length > 0 ? named : added, error);
   }
 
   /** Ends the tabs that asked for these topics, and keeps them out of the stream from now on. */
-  private refuse(topics: readonly string[], error: StreamError): void {
-    for (const topic of topics) this.refused.set(topic, wireError(error));
-    for (const [tab, wanted] of this.members) {
-      if (tab !== this.options.tabId && this.refusal(wanted)) this.refuseTab(tab);
+  #refuse(topics: readonly string[], error: StreamError): void {
+    for (const topic of topics) this.#refused.set(topic, wireError(error));
+    for (const [tab, wanted] of this.#members) {
+      if (tab !== this.#options.tabId && this.#refusal(wanted)) this.#refuseTab(tab);
     }
-    this.membersChanged();
+    this.#membersChanged();
   }
 
-  private refusal(wanted: readonly string[] | undefined): WireError | undefined {
-    return (wanted ?? [ALL]).map((topic) => this.refused.get(topic)).find(Boolean);
+  #refusal(wanted: readonly string[] | undefined): WireError | undefined {
+    return (wanted ?? [ALL]).map((topic) => this.#refused.get(topic)).find(Boolean);
   }
 
-  private refuseTab(tab: string): void {
-    const error = this.refusal(this.members.get(tab));
-    this.members.delete(tab);
-    if (error) this.say({ kind: 'error', to: tab, error, fatal: true });
+  #refuseTab(tab: string): void {
+    const error = this.#refusal(this.#members.get(tab));
+    this.#members.delete(tab);
+    if (error) this.#say({ kind: 'error', to: tab, error, fatal: true });
   }
 
   /** This tab is done: its status says why, and another tab may take the stream over. */
-  private end(state: StreamState): void {
-    this.stopped = true;
-    this.leave();
-    this.setOwnState(state);
+  #end(state: StreamState): void {
+    this.#stopped = true;
+    this.#leave();
+    this.#setOwnState(state);
   }
 
   private heard(message: TabMessage): void {
-    if (this.stopped || message.from === this.options.tabId) return;
-    const fromLeader = message.from === this.leaderId;
-    if (fromLeader) this.watch();
+    if (this.#stopped || message.from === this.#options.tabId) return;
+    const fromLeader = message.from === this.#leaderId;
+    if (fromLeader) this.#watch();
     switch (message.kind) {
       case 'join':
-        return this.joined(message.from, message.topics, message.user);
+        return this.#joined(message.from, message.topics, message.user);
       case 'leave':
-        this.members.delete(message.from);
-        if (this.leader) this.membersChanged();
+        this.#members.delete(message.from);
+        if (this.#leader) this.#membersChanged();
         return;
       case 'lead':
       case 'welcome':
-        if (message.kind === 'welcome' && message.to !== this.options.tabId) return;
-        return this.led(message);
+        if (message.kind === 'welcome' && message.to !== this.#options.tabId) return;
+        return this.#led(message);
       case 'reject':
-        if (message.to === this.options.tabId) this.alone();
+        if (message.to === this.#options.tabId) this.#alone();
         return;
       case 'alive':
         return;
       case 'block':
         if (!fromLeader) return;
-        this.lastId = message.lastId;
-        this.listener.block(message.block);
+        this.#lastId = message.lastId;
+        this.#listener.block(message.block);
         return;
       case 'position':
-        if (fromLeader) this.lastId = message.lastId;
+        if (fromLeader) this.#lastId = message.lastId;
         return;
       case 'state':
         if (!fromLeader) return;
-        this.state = message.state;
-        this.listener.state(this.state, { tabs: message.tabs, leader: false });
+        this.#state = message.state;
+        this.#listener.state(this.#state, { tabs: message.tabs, leader: false });
         return;
       case 'error': {
-        if (!fromLeader || (message.to !== undefined && message.to !== this.options.tabId)) return;
+        if (!fromLeader || (message.to !== undefined && message.to !== this.#options.tabId)) return;
         const { code, status, message: text } = message.error;
         const error = new StreamError(code, status, text);
-        return message.fatal ? this.end({ status: 'closed', error }) : this.listener.error(error);
+        return message.fatal ? this.#end({ status: 'closed', error }) : this.#listener.error(error);
       }
     }
   }
 
   /** A tab is here. The leader takes it in if it is of the same user, and tells it so. */
-  private joined(tab: string, topics: readonly string[] | undefined, user: string | undefined): void {
-    if (!this.leader) {
+  #joined(tab: string, topics: readonly string[] | undefined, user: string | undefined): void {
+    if (!this.#leader) {
       // Kept for when this tab leads: the stream then starts with every topic the group reads.
-      if (user === this.options.stream.user) this.members.set(tab, topics);
+      if (user === this.#options.stream.user) this.#members.set(tab, topics);
       return;
     }
-    if (user !== this.options.stream.user) return this.say({ kind: 'reject', to: tab });
-    this.members.set(tab, topics);
-    this.say({
+    if (user !== this.#options.stream.user) return this.#say({ kind: 'reject', to: tab });
+    this.#members.set(tab, topics);
+    this.#say({
       kind: 'welcome',
       to: tab,
-      user: this.options.stream.user,
-      every: this.every,
-      lastId: this.lastId,
+      user: this.#options.stream.user,
+      every: this.#every,
+      lastId: this.#lastId,
     });
-    if (this.refusal(topics)) this.refuseTab(tab);
-    this.membersChanged();
+    if (this.#refusal(topics)) this.#refuseTab(tab);
+    this.#membersChanged();
   }
 
   /** A leader spoke to this tab: follow it if it streams for the same user, else stream alone. */
-  private led(message: Extract<TabMessage, { kind: 'lead' | 'welcome' }>): void {
-    if (message.user !== this.options.stream.user) return this.alone();
-    if (this.leader) {
+  #led(message: Extract<TabMessage, { kind: 'lead' | 'welcome' }>): void {
+    if (message.user !== this.#options.stream.user) return this.#alone();
+    if (this.#leader) {
       // Another tab leads now (this one was silent): queue again behind it.
-      this.stepDown();
-      this.campaign(false);
+      this.#stepDown();
+      this.#campaign(false);
     }
-    this.leaderId = message.from;
-    this.every = message.every;
-    this.watch();
+    this.#leaderId = message.from;
+    this.#every = message.every;
+    this.#watch();
     if (message.kind === 'lead') {
       // The new leader learns who is here, and what each tab wants, from the answers.
-      return this.say({ kind: 'join', topics: this.topics, user: this.options.stream.user });
+      return this.#say({ kind: 'join', topics: this.#topics, user: this.#options.stream.user });
     }
     // A running group cannot resume from this tab's own position: the application refetches.
-    if (this.ownLastId !== undefined && message.lastId !== this.ownLastId) {
-      this.listener.block({
+    if (this.#ownLastId !== undefined && message.lastId !== this.#ownLastId) {
+      this.#listener.block({
         type: 'reset',
         id: undefined,
         data: JSON.stringify({
@@ -360,85 +362,85 @@ export class TabGroup implements Feed {
         }),
       });
     }
-    this.ownLastId = undefined;
-    if (message.lastId !== undefined) this.lastId = message.lastId;
+    this.#ownLastId = undefined;
+    if (message.lastId !== undefined) this.#lastId = message.lastId;
   }
 
   /** Another user's tabs share this group's name (an application's shareKey): stream alone. */
-  private alone(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.leave();
-    this.listener.alone?.(this.lastId);
+  #alone(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#leave();
+    this.#listener.alone?.(this.#lastId);
   }
 
   /** A follower's watch over the leader: silence for two of its intervals, and it takes over. */
-  private watch(): void {
-    const { env } = this.options;
-    env.clearTimeout(this.watchdog);
-    if (this.leader || this.stopped || this.away || !this.channel) return;
-    this.watchdog = env.setTimeout(() => this.takeOver(), 2 * this.every);
+  #watch(): void {
+    const { env } = this.#options;
+    env.clearTimeout(this.#watchdog);
+    if (this.#leader || this.#stopped || this.#away || !this.#channel) return;
+    this.#watchdog = env.setTimeout(() => this.#takeOver(), 2 * this.#every);
   }
 
-  private takeOver(): void {
+  #takeOver(): void {
     // One tab steals the lock: the first to get this one; the others hear the new leader.
-    void this.options.locks.request(`${this.options.name}:takeover`, { ifAvailable: true }, (lock) => {
-      if (!lock || this.leader || this.stopped || this.away) return;
-      this.lockRequest?.abort();
-      this.campaign(true);
+    void this.#options.locks.request(`${this.#options.name}:takeover`, { ifAvailable: true }, (lock) => {
+      if (!lock || this.#leader || this.#stopped || this.#away) return;
+      this.#lockRequest?.abort();
+      this.#campaign(true);
     });
   }
 
-  private ping(): void {
-    this.options.env.clearTimeout(this.pinger);
-    this.pinger = this.options.env.setTimeout(() => {
-      if (!this.leader) return;
-      this.say({ kind: 'alive' });
-      this.ping();
-    }, this.every);
+  #ping(): void {
+    this.#options.env.clearTimeout(this.#pinger);
+    this.#pinger = this.#options.env.setTimeout(() => {
+      if (!this.#leader) return;
+      this.#say({ kind: 'alive' });
+      this.#ping();
+    }, this.#every);
   }
 
-  private membersChanged(): void {
-    this.stream?.setTopics(this.union());
-    if (this.leader) this.streamState(this.state);
+  #membersChanged(): void {
+    this.#stream?.setTopics(this.#union());
+    if (this.#leader) this.#streamState(this.#state);
   }
 
   /** Forgets tabs that went away without a word (crashed, killed): their presence lock is free. */
-  private async pruneMembers(): Promise<void> {
+  async #pruneMembers(): Promise<void> {
     // Only tabs known before the query: one that joins meanwhile holds a lock the answer predates.
-    const known = [...this.members.keys()];
-    const { held = [] } = await this.options.locks.query();
+    const known = [...this.#members.keys()];
+    const { held = [] } = await this.#options.locks.query();
     const here = new Set(held.map((lock) => lock.name));
-    const gone = known.filter((tab) => tab !== this.options.tabId && !here.has(this.presenceLock(tab)));
-    gone.forEach((tab) => this.members.delete(tab));
-    if (gone.length > 0 && this.leader) this.membersChanged();
+    const gone = known.filter((tab) => tab !== this.#options.tabId && !here.has(this.#presenceLock(tab)));
+    gone.forEach((tab) => this.#members.delete(tab));
+    if (gone.length > 0 && this.#leader) this.#membersChanged();
   }
 
   /** What the stream must carry: every topic some tab wants (undefined when one wants all). */
-  private union(): readonly string[] | undefined {
+  #union(): readonly string[] | undefined {
     const topics = new Set<string>();
-    for (const wanted of this.members.values()) {
+    for (const wanted of this.#members.values()) {
       if (wanted === undefined) return undefined;
       wanted.forEach((topic) => topics.add(topic));
     }
     return [...topics].sort();
   }
 
-  private setOwnState(state: StreamState): void {
-    this.state = state;
-    this.listener.state(state, this.sharing());
+  #setOwnState(state: StreamState): void {
+    this.#state = state;
+    this.#listener.state(state, this.#sharing());
   }
 
-  private sharing(): { tabs: number; leader: boolean } {
-    return { tabs: this.leader ? this.members.size : 1, leader: this.leader };
+  #sharing(): { tabs: number; leader: boolean } {
+    return { tabs: this.#leader ? this.#members.size : 1, leader: this.#leader };
   }
 
-  private presenceLock(tabId: string): string {
-    return `${this.options.name}:tab:${tabId}`;
+  #presenceLock(tabId: string): string {
+    return `${this.#options.name}:tab:${tabId}`;
   }
 
-  private say(message: DistributiveOmit<TabMessage, 'from' | 'v'>): void {
-    this.channel?.postMessage({ ...message, v: PROTOCOL, from: this.options.tabId });
+  #say(message: DistributiveOmit<TabMessage, 'from' | 'v'>): void {
+    this.#channel?.postMessage({ ...message, v: PROTOCOL, from: this.#options.tabId });
   }
 }
 

@@ -58,6 +58,8 @@ export interface GatewayConfig {
   };
   replay: { windowMs: number; maxBytes: number; maxBytesPerUser: number; maxBytesPerBroadcastTopic: number };
   demo: { enabled: boolean };
+  /** Whether GET /client.js serves the browser client. */
+  clientBundle: { enabled: boolean };
   http: {
     host: string;
     port: number;
@@ -203,6 +205,7 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   DEMO_ENABLED: flag.default(false),
+  CLIENT_BUNDLE: flag.default(true),
 });
 
 type Env = z.infer<typeof configSchema>;
@@ -290,6 +293,9 @@ function crossFieldProblems(env: RawEnv): string[] {
     problems.push(
       'KAFKA_DEAD_LETTER_TOPIC: must not be one of KAFKA_TOPICS, or invalid records would be copied back to the gateway forever',
     );
+  }
+  if (isOn(env.DEMO_ENABLED) && (env.CLIENT_BUNDLE === 'false' || env.CLIENT_BUNDLE === '0')) {
+    problems.push('CLIENT_BUNDLE: the demo page loads the client from /client.js; leave it on with DEMO_ENABLED');
   }
   if (env.MANAGEMENT_PORT !== undefined) {
     if (isOn(env.MANAGEMENT_ON_PUBLIC_PORT))
@@ -432,6 +438,7 @@ function toConfig(env: Env, key: JwtKeySource, warnings: string[]): GatewayConfi
       maxBytesPerBroadcastTopic: env.REPLAY_MAX_BROADCAST_BYTES,
     },
     demo: { enabled: env.DEMO_ENABLED },
+    clientBundle: { enabled: env.CLIENT_BUNDLE },
     publish: {
       claim: env.PUBLISH_CLAIM,
       value: env.PUBLISH_VALUE,

@@ -28,8 +28,8 @@ export class ClientTab {
   constructor(readonly page: Page) {}
 
   /**
-   * Opens a page on the gateway's origin, loads the client the demo serves
-   * (/demo/kafka-sse-client.js) and connects it. The context must expose `issueToken` when
+   * Opens a page on the gateway's origin, loads the client the gateway serves
+   * (/client.js) and connects it. The context must expose `issueToken` when
    * `useToken` is on (the default).
    */
   static async open(
@@ -48,7 +48,7 @@ export class ClientTab {
     await page.goto(`${gatewayUrl}/health/live`);
     await page.addScriptTag({
       type: 'module',
-      content: "import { connect } from '/demo/kafka-sse-client.js'; globalThis.connectGateway = connect;",
+      content: "import { connect } from '/client.js'; globalThis.connectGateway = connect;",
     });
     await page.waitForFunction(() => 'connectGateway' in globalThis);
     return new ClientTab(page);
