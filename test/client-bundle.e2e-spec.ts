@@ -35,7 +35,9 @@ describe('The browser client served by the gateway (e2e)', () => {
 
     expect(again.status).toBe(304);
     expect(await again.text()).toBe('');
-    expect((await fetch(`${gateway.url}/client.js`, { headers: { 'if-none-match': '"old"' } })).status).toBe(200);
+    expect((await fetch(`${gateway.url}/client.js`, { headers: { 'if-none-match': '"old"' } })).status).toBe(
+      200,
+    );
   });
 
   it('should serve the source map beside it, with the sources in it', async () => {

@@ -356,7 +356,7 @@ describe(TabGroup.name, () => {
 
   it('should take over within two heartbeat intervals from a leader suspended without a word', async () => {
     const options = { heartbeatMs: 1000 };
-    const [, second] = [await openTab(undefined, options), await openTab(undefined, options)];
+    const [silent, second] = [await openTab(undefined, options), await openTab(undefined, options)];
     const first = gateway.last.open().event('notification', 'notifications/0/1', { n: 1 }, 'c1');
     await clock.advance(0);
     channels.opened[0]!.suspend();
@@ -374,6 +374,7 @@ describe(TabGroup.name, () => {
     await clock.advance(0);
     expect(first.aborted).toBe(true);
     expect(gateway.open).toHaveLength(1);
+    expect(lastStatus(silent)).toEqual({ status: 'live', tabs: 2, leader: false });
   });
 
   it('should keep a tab that joins while the leader counts the tabs still here', async () => {

@@ -2,7 +2,7 @@ import { EventStream, type StreamOptions, type StreamState } from './event-strea
 import type { Environment } from './environment.js';
 import type { Feed, FeedListener } from './feed.js';
 import { StreamError, topicsNamedBy } from './stream-error.js';
-import { isTabMessage, PROTOCOL, type TabMessage, type WireError } from './tab-message.js';
+import { isTabMessage, PROTOCOL, type SharedState, type TabMessage, type WireError } from './tab-message.js';
 
 /** The parts of BroadcastChannel and LockManager a group uses; tests pass their own. */
 export interface Channel {
@@ -330,6 +330,8 @@ export class TabGroup implements Feed {
       user: this.#options.stream.user,
       every: this.#every,
       lastId: this.#lastId,
+      state: this.#state as SharedState,
+      tabs: this.#members.size,
     });
     if (this.#refusal(topics)) this.#refuseTab(tab);
     this.#membersChanged();
@@ -364,6 +366,8 @@ export class TabGroup implements Feed {
     }
     this.#ownLastId = undefined;
     if (message.lastId !== undefined) this.#lastId = message.lastId;
+    this.#state = message.state;
+    this.#listener.state(message.state, { tabs: message.tabs, leader: false });
   }
 
   /** Another user's tabs share this group's name (an application's shareKey): stream alone. */

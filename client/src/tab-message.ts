@@ -25,13 +25,15 @@ export type TabMessage = Base &
     | { readonly kind: 'leave' }
     /** The sender holds the stream now, and says it is alive at least `every` ms. */
     | { readonly kind: 'lead'; readonly user: string | undefined; readonly every: number }
-    /** The leader's answer to a join of its user: follow me from `lastId`. */
+    /** The leader's answer to a join of its user: follow me from `lastId`; the stream is in `state`. */
     | {
         readonly kind: 'welcome';
         readonly to: string;
         readonly user: string | undefined;
         readonly every: number;
         readonly lastId: string | undefined;
+        readonly state: SharedState;
+        readonly tabs: number;
       }
     /** The leader's answer to a join of another user: stream alone. */
     | { readonly kind: 'reject'; readonly to: string }
@@ -49,7 +51,7 @@ export type TabMessage = Base &
   );
 
 /** The states a leader shares: the terminal ones are each tab's own. */
-type SharedState = Exclude<StreamState, { status: 'closed' | 'signed-out' }>;
+export type SharedState = Exclude<StreamState, { status: 'closed' | 'signed-out' }>;
 
 const CODES: readonly unknown[] = ['unauthorized', 'forbidden', 'bad-request', 'token-failed'];
 
@@ -69,7 +71,7 @@ export function isTabMessage(data: unknown): data is TabMessage {
     case 'lead':
       return maybe(m.user) && positive(m.every);
     case 'welcome':
-      return text(m.to) && maybe(m.user) && positive(m.every) && maybe(m.lastId);
+      return text(m.to) && maybe(m.user) && positive(m.every) && maybe(m.lastId) && isShared(m.state, m.tabs);
     case 'reject':
       return text(m.to);
     case 'block': {
@@ -86,7 +88,7 @@ export function isTabMessage(data: unknown): data is TabMessage {
     case 'position':
       return text(m.lastId);
     case 'state':
-      return isSharedState(m.state) && Number.isInteger(m.tabs) && (m.tabs as number) > 0;
+      return isShared(m.state, m.tabs);
     case 'error': {
       const error = m.error as Record<string, unknown> | null;
       return (
@@ -104,9 +106,10 @@ export function isTabMessage(data: unknown): data is TabMessage {
   }
 }
 
-function isSharedState(value: unknown): value is SharedState {
+/** A state the leader shares, and how many tabs share it. */
+function isShared(value: unknown, tabs: unknown): boolean {
   const state = value as Record<string, unknown> | null;
-  if (typeof state !== 'object' || state === null) return false;
+  if (typeof state !== 'object' || state === null || !positive(tabs) || !Number.isInteger(tabs)) return false;
   if (state.status === 'reconnecting') return positive(state.inMs, 0) && typeof state.cause === 'string';
   return state.status === 'connecting' || state.status === 'live';
 }

@@ -47,7 +47,8 @@ function send(file: ServedFile, request: Request, response: Response): void {
     'Access-Control-Allow-Origin': '*',
     'X-Content-Type-Options': 'nosniff',
   });
-  if (request.fresh) {
+  const known = request.headers['if-none-match']?.split(',').map((tag) => tag.trim().replace(/^W\//, ''));
+  if (known?.includes(file.etag)) {
     response.status(304).end();
     return;
   }
