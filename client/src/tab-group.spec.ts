@@ -377,6 +377,23 @@ describe(TabGroup.name, () => {
     expect(lastStatus(silent)).toEqual({ status: 'live', tabs: 2, leader: false });
   });
 
+  it('should follow the new leader once it runs again, even when what it said meanwhile was lost', async () => {
+    const options = { heartbeatMs: 1000 };
+    const [silent, second] = [await openTab(undefined, options), await openTab(undefined, options)];
+    gateway.last.open();
+    await clock.advance(0);
+    channels.opened[0]!.suspend({ loseIncoming: true });
+    await clock.advance(2000);
+    gateway.last.open();
+    await clock.advance(0);
+    channels.opened[0]!.wake();
+    await clock.advance(10_000);
+
+    expect(gateway.open).toHaveLength(1);
+    expect(lastStatus(silent)).toMatchObject({ leader: false, tabs: 2 });
+    expect(lastStatus(second)).toMatchObject({ leader: true, tabs: 2 });
+  });
+
   it('should keep a tab that joins while the leader counts the tabs still here', async () => {
     await openTab(['orders']);
     gateway.last.open();

@@ -93,7 +93,7 @@ export class TabGroup implements Feed {
       if (this.#stopped || this.#away || channel !== this.#channel) return;
       return new Promise<void>((release) => {
         this.#releasePresence = release;
-        this.#say({ kind: 'join', topics: this.#topics, user: this.#options.stream.user });
+        this.#join();
         this.#watch();
         this.#campaign(false);
       });
@@ -147,10 +147,12 @@ export class TabGroup implements Feed {
         });
       })
       .catch(() => {
-        // Aborted by stepDown, or stolen from this tab while it was suspended: then queue again.
+        // Aborted by stepDown, or stolen from this tab while it was suspended: then queue again,
+        // and ask who leads now (what the new leader said meanwhile may not have reached this tab).
         if (request !== this.#lockRequest || this.#stopped) return;
         this.#stepDown();
         this.#campaign(false);
+        this.#join();
       });
   }
 
@@ -292,6 +294,8 @@ export class TabGroup implements Feed {
         if (message.to === this.#options.tabId) this.#alone();
         return;
       case 'alive':
+        // A tab that lost track of the leader (it was suspended) asks to be welcomed again.
+        if (!fromLeader && this.#leaderId === undefined) this.#join();
         return;
       case 'block':
         if (!fromLeader) return;
@@ -350,7 +354,7 @@ export class TabGroup implements Feed {
     this.#watch();
     if (message.kind === 'lead') {
       // The new leader learns who is here, and what each tab wants, from the answers.
-      return this.#say({ kind: 'join', topics: this.#topics, user: this.#options.stream.user });
+      return this.#join();
     }
     // A running group cannot resume from this tab's own position: the application refetches.
     if (this.#ownLastId !== undefined && message.lastId !== this.#ownLastId) {
@@ -437,6 +441,10 @@ export class TabGroup implements Feed {
 
   #sharing(): { tabs: number; leader: boolean } {
     return { tabs: this.#leader ? this.#members.size : 1, leader: this.#leader };
+  }
+
+  #join(): void {
+    this.#say({ kind: 'join', topics: this.#topics, user: this.#options.stream.user });
   }
 
   #presenceLock(tabId: string): string {

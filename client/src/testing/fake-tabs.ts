@@ -142,8 +142,9 @@ export class FakeChannel implements Channel {
   onmessage: ((event: { data: unknown }) => void) | null = null;
   open = true;
   private crashed = false;
-  /** While suspended, what it would post is lost and what it would receive waits. */
+  /** While suspended, what it would post is lost and what it would receive waits (or is lost too). */
   private suspended: unknown[] | undefined;
+  private losing = false;
 
   constructor(
     private readonly hub: FakeChannels,
@@ -163,8 +164,9 @@ export class FakeChannel implements Channel {
   }
 
   /** The tab is suspended (its code does not run), with no word to anyone. */
-  suspend(): void {
+  suspend(options: { loseIncoming?: boolean } = {}): void {
     this.suspended = [];
+    this.losing = options.loseIncoming ?? false;
   }
 
   /** It runs again, and gets what was posted meanwhile. */
@@ -175,8 +177,9 @@ export class FakeChannel implements Channel {
   }
 
   receive(message: unknown): void {
-    if (this.suspended) this.suspended.push(message);
-    else if (this.open) this.onmessage?.({ data: message });
+    if (this.suspended) {
+      if (!this.losing) this.suspended.push(message);
+    } else if (this.open) this.onmessage?.({ data: message });
   }
 
   close(): void {
