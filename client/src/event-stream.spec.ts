@@ -507,6 +507,38 @@ describe(`${EventStream.name}: a replacement refused, races, clocks and limits`,
     expect(gateway.requests).toHaveLength(2);
   });
 
+  it('should reconnect at once when woken (the network is back, the tab is shown), not after its delay', async () => {
+    const sut = start();
+    await clock.advance(0);
+    gateway.last.networkError();
+    await clock.advance(0);
+    expect(states.at(-1)).toMatchObject({ status: 'reconnecting', inMs: 500 });
+
+    sut.wake();
+    await clock.advance(0);
+    expect(gateway.requests).toHaveLength(2);
+    await clock.advance(500);
+    expect(gateway.requests).toHaveLength(2);
+  });
+
+  it('should let its connection go for the back-forward cache and resume from the last id', async () => {
+    const sut = start();
+    await clock.advance(0);
+    const first = gateway.last.open().event('order.created', 'orders/0/1', { n: 1 }, 'c1');
+    await clock.advance(0);
+    sut.pause();
+    await clock.advance(60_000);
+    expect(first.aborted).toBe(true);
+    expect(gateway.requests).toHaveLength(1);
+
+    sut.resume();
+    await clock.advance(0);
+    expect(gateway.last.headers['last-event-id']).toBe('orders/0/1;c1');
+    gateway.last.open();
+    await clock.advance(0);
+    expect(statuses()).toEqual(['connecting', 'live', 'connecting', 'live']);
+  });
+
   it('should stop, signed out, when getToken returns null', async () => {
     start({ getToken: () => null });
     await clock.advance(60_000);
