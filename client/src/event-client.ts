@@ -104,6 +104,7 @@ export class EventClient<Events extends EventMap = EventMap> {
   readonly #topics: ReadonlySet<string> | undefined;
   readonly #env: Environment;
   readonly #listener: FeedListener;
+  /** TypeScript-private rather than #private: the tab tests drive the group through it. */
   private feed: Feed | undefined;
   #current: StatusEvent = { status: 'connecting', tabs: 1, leader: false };
   #closed = false;

@@ -43,7 +43,9 @@ export class ClientBundleService {
       throw new GatewayError('not-found', 'The browser client is not built: run npm run build');
     }
     // The bundle names its map by its file name; here it is served beside /client.js.
-    const script = Buffer.from(source.replace(/\/\/# sourceMappingURL=\S+\s*$/, '//# sourceMappingURL=client.js.map\n'));
+    const script = Buffer.from(
+      source.replace(/\/\/# sourceMappingURL=\S+\s*$/, '//# sourceMappingURL=client.js.map\n'),
+    );
     this.files = {
       script: served(script, 'text/javascript; charset=utf-8'),
       map: served(map, 'application/json; charset=utf-8'),
@@ -53,5 +55,9 @@ export class ClientBundleService {
 }
 
 function served(body: Buffer, contentType: string): ServedFile {
-  return { body, contentType, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
+  return {
+    body,
+    contentType,
+    etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
+  };
 }

@@ -642,7 +642,9 @@ describe('parseGatewayConfig', () => {
 
     it('should serve the browser client unless CLIENT_BUNDLE=false, also under NODE_ENV=production', () => {
       expect(parseGatewayConfig({ ...BASE, ...PRODUCTION }).clientBundle).toEqual({ enabled: true });
-      expect(parseGatewayConfig({ ...BASE, CLIENT_BUNDLE: 'false' }).clientBundle).toEqual({ enabled: false });
+      expect(parseGatewayConfig({ ...BASE, CLIENT_BUNDLE: 'false' }).clientBundle).toEqual({
+        enabled: false,
+      });
     });
 
     it('should refuse CLIENT_BUNDLE=false with the demo, whose page loads /client.js', () => {

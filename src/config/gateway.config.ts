@@ -295,7 +295,9 @@ function crossFieldProblems(env: RawEnv): string[] {
     );
   }
   if (isOn(env.DEMO_ENABLED) && (env.CLIENT_BUNDLE === 'false' || env.CLIENT_BUNDLE === '0')) {
-    problems.push('CLIENT_BUNDLE: the demo page loads the client from /client.js; leave it on with DEMO_ENABLED');
+    problems.push(
+      'CLIENT_BUNDLE: the demo page loads the client from /client.js; leave it on with DEMO_ENABLED',
+    );
   }
   if (env.MANAGEMENT_PORT !== undefined) {
     if (isOn(env.MANAGEMENT_ON_PUBLIC_PORT))
