@@ -20,7 +20,7 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 
 COPY nest-cli.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# The browser client, bundled for the demo page (served when DEMO_ENABLED is true).
+# The browser client, served at /client.js (unless CLIENT_BUNDLE=false) and loaded by the demo page.
 COPY client ./client
 RUN npm run build \
  && npm prune --omit=dev --ignore-scripts --no-audit --no-fund

@@ -2,6 +2,7 @@ import { Module, RequestMethod, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
 import { AuthModule } from './auth/auth.module.js';
+import { ClientBundleModule } from './client-bundle/client-bundle.module.js';
 import { GatewayErrorFilter } from './common/gateway-error.filter.js';
 import { GATEWAY_CONFIG, gatewayConfigModule, type GatewayConfig } from './config/gateway.config.js';
 import { DemoModule } from './demo/demo.module.js';
@@ -39,6 +40,7 @@ export class AppModule {
         StreamModule,
         PublishModule,
         HealthModule,
+        ClientBundleModule,
         DemoModule,
       ],
       providers: [{ provide: APP_FILTER, useClass: GatewayErrorFilter }],

@@ -40,7 +40,9 @@ describe('The browser client in a real Chromium (e2e)', () => {
   const newUser = () => `tab-${randomUUID().slice(0, 8)}`;
 
   /** A browser profile whose pages get their tokens from `issue` (the app's identity provider). */
-  const newContext = async (issue: (refresh: boolean) => Promise<string>): Promise<BrowserContext> => {
+  const newContext = async (
+    issue: (refresh: boolean, user?: string) => Promise<string>,
+  ): Promise<BrowserContext> => {
     const context = await browser.newContext();
     contexts.push(context);
     await context.exposeFunction('issueToken', issue);
@@ -172,6 +174,126 @@ describe('The browser client in a real Chromium (e2e)', () => {
     await waitFor(async () => (await gateway.metric('sse_streams_open')) === 1, 'one open stream');
   });
 
+  it('should never give a tab another user’s events: two users in two tabs of one origin', async () => {
+    const [alice, bob] = [newUser(), newUser()];
+    const context = await newContext((_refresh, user) => signToken({ sub: user! }));
+    const aliceTab = await ClientTab.open(context, gateway.url, { user: alice });
+    const bobTab = await ClientTab.open(context, gateway.url, { user: bob });
+    const live = (tab: ClientTab) => async () => (await tab.lastStatus())?.status === 'live';
+    await waitFor(live(aliceTab), 'alice’s tab to be live');
+    await waitFor(live(bobTab), 'bob’s tab to be live');
+
+    await send(alice, 'notifications', [1]);
+    await send(bob, 'notifications', [2]);
+    await waitFor(async () => (await aliceTab.numbers()).length > 0, 'an event in alice’s tab');
+    await waitFor(async () => (await bobTab.numbers()).length > 0, 'an event in bob’s tab');
+
+    expect({ alice: await aliceTab.numbers(), bob: await bobTab.numbers() }).toEqual({
+      alice: [1],
+      bob: [2],
+    });
+    expect(await aliceTab.lastStatus()).toMatchObject({ tabs: 1, leader: true });
+    expect(await bobTab.lastStatus()).toMatchObject({ tabs: 1, leader: true });
+  });
+
+  it('should take over from a leader frozen without a word, within two heartbeat intervals, and lose nothing', async () => {
+    const user = newUser();
+    const context = await newContext(tokensFor({ sub: user }));
+    const setup = { heartbeatMs: HEARTBEAT_MS };
+    const first = await ClientTab.open(context, gateway.url, setup);
+    const second = await ClientTab.open(context, gateway.url, setup);
+    await liveWith(second, 2);
+    expect((await first.lastStatus())?.leader).toBe(true);
+    await send(user, 'notifications', [1]);
+    await waitFor(async () => (await second.numbers()).length === 1, 'event 1 in the second tab');
+
+    // Frozen the way a mobile browser suspends a tab: its script stops, and no freeze event comes.
+    // Page.setWebLifecycleState freezes a page in Chrome; this headless shell ignores it (its
+    // timers went on, measured), so the debugger holds the script still as well.
+    await first.page.evaluate(() => {
+      // Runs in the page.
+      const page = globalThis as unknown as {
+        addEventListener(
+          type: string,
+          listener: (event: { stopImmediatePropagation(): void }) => void,
+          options: object,
+        ): void;
+      };
+      page.addEventListener('freeze', (event) => event.stopImmediatePropagation(), { capture: true });
+    });
+    const devtools = await context.newCDPSession(first.page);
+    await devtools.send('Page.setWebLifecycleState', { state: 'frozen' });
+    await devtools.send('Debugger.enable');
+    await devtools.send('Debugger.pause');
+    const frozenAt = Date.now();
+    await send(user, 'notifications', [2, 3]);
+    await waitFor(async () => (await second.numbers()).length === 3, 'events 2-3 in the second tab', 15_000);
+    const tookOverIn = Date.now() - frozenAt;
+
+    expect(await second.numbers()).toEqual([1, 2, 3]);
+    expect(await second.lastStatus()).toMatchObject({ status: 'live', leader: true });
+    // Two intervals of silence, then the lock and a stream: well within three.
+    expect(tookOverIn).toBeLessThan(3 * HEARTBEAT_MS + 2000);
+
+    await devtools.send('Debugger.resume');
+    await devtools.send('Page.setWebLifecycleState', { state: 'active' });
+    await waitFor(
+      async () => (await gateway.metric('sse_streams_open')) === 1,
+      'the old leader’s stream closed',
+    );
+    await send(user, 'notifications', [4]);
+    await waitFor(async () => (await first.numbers()).length >= 4, 'event 4 in the first tab');
+    expect(await first.numbers()).toEqual([1, 2, 3, 4]);
+    expect((await first.lastStatus())?.leader).toBe(false);
+  });
+
+  it('should let go of its locks for the back-forward cache and join again when restored', async () => {
+    const user = newUser();
+    const context = await newContext(tokensFor({ sub: user }));
+    const leader = await ClientTab.open(context, gateway.url);
+    const other = await ClientTab.open(context, gateway.url);
+    await liveWith(leader, 2);
+    /** The presence locks of the group's tabs, as the browser holds them. */
+    const heldBy = (tab: ClientTab) =>
+      tab.page.evaluate(async () => {
+        // Runs in the page.
+        const { locks } = (
+          globalThis as unknown as {
+            navigator: { locks: { query(): Promise<{ held?: Array<{ name: string }> }> } };
+          }
+        ).navigator;
+        const { held = [] } = await locks.query();
+        return held.filter((lock) => lock.name.includes(':tab:')).length;
+      });
+    expect(await heldBy(leader)).toBe(2);
+
+    // What Chrome fires as a page goes into the back-forward cache and comes back (this headless
+    // shell keeps no such cache: BackForwardCacheDisabledForDelegate, measured).
+    const transition = (type: string) =>
+      other.page.evaluate((name) => {
+        // Runs in the page.
+        const page = globalThis as unknown as {
+          dispatchEvent(event: object): void;
+          PageTransitionEvent: new (type: string, init: { persisted: boolean }) => object;
+        };
+        page.dispatchEvent(new page.PageTransitionEvent(name, { persisted: true }));
+      }, type);
+    await transition('pagehide');
+    await liveWith(leader, 1);
+    expect(await heldBy(leader)).toBe(1);
+    await send(user, 'notifications', [1]);
+    await waitFor(async () => (await leader.numbers()).length === 1, 'event 1 in the leader');
+
+    await transition('pageshow');
+    await liveWith(leader, 2);
+    await send(user, 'notifications', [2]);
+    await waitFor(async () => (await other.numbers()).length >= 1, 'event 2 in the restored tab');
+    expect(await other.numbers()).toEqual([2]);
+    // It missed event 1 while away, and the group was past its position: it was told to refetch.
+    expect((await other.state()).resets.map((reset) => reset.reason)).toEqual(['joined-group']);
+    expect(await gateway.metric('sse_streams_open')).toBeGreaterThanOrEqual(1);
+  });
+
   it('should stream through at least 3 token rotations with every numbered event exactly once', async () => {
     const user = newUser();
     const context = await newContext(tokensFor({ sub: user, expiresIn: 6 }));
@@ -252,7 +374,8 @@ describe('The browser client in a real Chromium (e2e)', () => {
   });
 
   it('should give up with an unauthorized error when the refreshed token gets a 401 too', async () => {
-    const context = await newContext(() => signToken({ sub: newUser(), expiresIn: -60 }));
+    const user = newUser();
+    const context = await newContext(() => signToken({ sub: user, expiresIn: -60 }));
     const tab = await ClientTab.open(context, gateway.url);
     const closed = await waitFor(async () => {
       const status = await tab.lastStatus();

@@ -10,11 +10,13 @@ describe(EventStream.name, () => {
   let states: StreamState[];
   let blocks: Array<{ block: SseBlock; lastId: string | undefined }>;
   let tokenRequests: TokenRequest[];
+  let errors: Array<{ code: string; topics?: readonly string[] | undefined }>;
 
   const OPTIONS: StreamOptions = {
     url: 'https://gw.example/events',
     topics: ['orders'],
     getToken: undefined,
+    user: undefined,
     credentials: 'same-origin',
     lastEventId: undefined,
     retryMs: 1000,
@@ -29,6 +31,7 @@ describe(EventStream.name, () => {
         block: (block, lastId) => blocks.push({ block, lastId }),
         position: () => undefined,
         state: (state) => states.push(state),
+        error: (error, topicChange) => errors.push({ code: error.code, topics: topicChange?.topics }),
       },
       clock.environment(gateway.fetch, () => 0.5),
     );
@@ -52,6 +55,7 @@ describe(EventStream.name, () => {
     states = [];
     blocks = [];
     tokenRequests = [];
+    errors = [];
   });
 
   it('should be connecting, then live once the stream opens, with the topics in the URL', async () => {
@@ -92,6 +96,7 @@ describe(EventStream.name, () => {
         block: (block) => blocks.push({ block, lastId: undefined }),
         position: (id) => positions.push(id),
         state: () => undefined,
+        error: () => undefined,
       },
       clock.environment(gateway.fetch),
     );
@@ -331,5 +336,258 @@ describe(EventStream.name, () => {
     expect(gateway.last.aborted).toBe(true);
     expect(gateway.requests).toHaveLength(1);
     expect(statuses()).toEqual(['connecting', 'live', 'closed']);
+  });
+});
+
+describe(`${EventStream.name}: a replacement refused, races, clocks and limits`, () => {
+  let clock: FakeClock;
+  let gateway: FakeGateway;
+  let states: StreamState[];
+  let errors: Array<{ code: string; topics?: readonly string[] | undefined }>;
+
+  const start = (options: Partial<StreamOptions> = {}) => {
+    const sut = new EventStream(
+      {
+        url: 'https://gw.example/events',
+        topics: ['orders'],
+        getToken: undefined,
+        user: undefined,
+        credentials: 'same-origin',
+        lastEventId: undefined,
+        retryMs: 1000,
+        maxRetryMs: 30_000,
+        // No heartbeats in these streams: silence must not end them.
+        heartbeatMs: 3_600_000,
+        ...options,
+      },
+      {
+        block: () => undefined,
+        position: () => undefined,
+        state: (state) => states.push(state),
+        error: (error, topicChange) => errors.push({ code: error.code, topics: topicChange?.topics }),
+      },
+      clock.environment(gateway.fetch, () => 0.5),
+    );
+    sut.start();
+    return sut;
+  };
+  const statuses = () => states.map((state) => state.status);
+
+  beforeEach(() => {
+    clock = new FakeClock();
+    gateway = new FakeGateway();
+    states = [];
+    errors = [];
+  });
+
+  it.each([
+    [401, 'unauthorized'],
+    [403, 'forbidden'],
+    [400, 'bad-request'],
+  ])(
+    'should report a rotation refused with a %i and keep the stream, then rotate again later',
+    async (status, code) => {
+      start({ getToken: () => tokenExpiringAt(clock.time + 60_000) });
+      await clock.advance(0);
+      const first = gateway.last.open();
+      await clock.advance(45_000);
+      gateway.last.refuse(status, 'Token not yet valid');
+      await clock.advance(0);
+
+      expect(first.aborted).toBe(false);
+      expect(statuses()).toEqual(['connecting', 'live']);
+      expect(errors).toEqual([{ code, topics: undefined }]);
+      await clock.advance(30_000);
+      expect(gateway.requests.length).toBeGreaterThan(2);
+    },
+  );
+
+  it('should report a topic change refused with a 403, keep the stream and its topics, and not retry it', async () => {
+    const sut = start();
+    await clock.advance(0);
+    const first = gateway.last.open();
+    await clock.advance(0);
+    sut.setTopics(['orders', 'secret']);
+    await clock.advance(0);
+    gateway.last.refuse(403, 'Not allowed to read topic(s): secret');
+    await clock.advance(60_000);
+
+    expect(first.aborted).toBe(false);
+    expect(statuses()).toEqual(['connecting', 'live']);
+    expect(errors).toEqual([{ code: 'forbidden', topics: ['orders', 'secret'] }]);
+    expect(sut.streaming).toEqual(['orders']);
+    expect(gateway.requests).toHaveLength(2);
+    first.end();
+    await clock.advance(1000);
+    expect(gateway.last.url).toBe('https://gw.example/events?topics=orders');
+  });
+
+  it('should leave one connection open when the topics change twice while a token is awaited', async () => {
+    let slowToken: ((token: string) => void) | undefined;
+    let calls = 0;
+    const sut = start({
+      getToken: () =>
+        // The second call (the first topic change) waits; the others answer at once.
+        ++calls === 2
+          ? new Promise<string>((resolve) => (slowToken = resolve))
+          : tokenExpiringAt(clock.time + 3_600_000),
+    });
+    await clock.advance(0);
+    gateway.last.open();
+    await clock.advance(0);
+    sut.setTopics(['orders', 'chat']);
+    sut.setTopics(['orders', 'chat', 'news']);
+    await clock.advance(0);
+    slowToken!(tokenExpiringAt(clock.time + 3_600_000));
+    await clock.advance(0);
+    gateway.open.slice(1).forEach((request) => request.open());
+    await clock.advance(0);
+
+    expect(gateway.open.map((request) => request.url)).toEqual([
+      'https://gw.example/events?topics=chat,news,orders',
+    ]);
+  });
+
+  it('should close a replacement that opens after another replacement took its place', async () => {
+    const sut = start();
+    await clock.advance(0);
+    gateway.last.open();
+    await clock.advance(0);
+    sut.setTopics(['orders', 'chat']);
+    await clock.advance(0);
+    const replaced = gateway.last;
+    sut.setTopics(['orders', 'news']);
+    await clock.advance(0);
+    replaced.open();
+    gateway.last.open();
+    await clock.advance(0);
+
+    expect(gateway.open).toEqual([gateway.last]);
+  });
+
+  it('should time the rotation by the gateway’s clock, not a browser clock an hour ahead', async () => {
+    const gatewayTime = clock.time;
+    clock.time += 3_600_000;
+    let issued = 0;
+    start({ getToken: () => tokenExpiringAt(gatewayTime + 120_000 + 1000 * issued++) });
+    await clock.advance(0);
+    gateway.last.open({ date: gatewayTime });
+    await clock.advance(60_000);
+
+    expect(gateway.requests).toHaveLength(1);
+    await clock.advance(30_000);
+    expect(gateway.requests).toHaveLength(2);
+  });
+
+  it('should not loop on refresh and reconnect when no Date header is readable and the clock is ahead', async () => {
+    clock.time += 3_600_000;
+    let issued = 0;
+    start({ getToken: () => tokenExpiringAt(1_000_000 + 60_000 + 1000 * issued++) });
+    for (let i = 0; i < 20; i++) {
+      await clock.advance(0);
+      gateway.open.at(-1)?.open();
+      await clock.advance(100);
+    }
+
+    expect(gateway.requests.length).toBeLessThanOrEqual(2);
+  });
+
+  it.each([
+    ['86400', 30_000],
+    ['99999999999', 30_000],
+  ])('should wait at most maxRetryMs whatever Retry-After says (%s)', async (retryAfter, inMs) => {
+    start();
+    await clock.advance(0);
+    gateway.last.refuse(503, 'busy', { 'retry-after': retryAfter });
+    await clock.advance(0);
+
+    expect(states.at(-1)).toMatchObject({ status: 'reconnecting', inMs });
+    expect(clock.pendingDelays().every((delay) => delay <= 30_000)).toBe(true);
+    await clock.advance(inMs);
+    expect(gateway.requests).toHaveLength(2);
+  });
+
+  it('should reconnect at once when woken (the network is back, the tab is shown), not after its delay', async () => {
+    const sut = start();
+    await clock.advance(0);
+    gateway.last.networkError();
+    await clock.advance(0);
+    expect(states.at(-1)).toMatchObject({ status: 'reconnecting', inMs: 500 });
+
+    sut.wake();
+    await clock.advance(0);
+    expect(gateway.requests).toHaveLength(2);
+    await clock.advance(500);
+    expect(gateway.requests).toHaveLength(2);
+  });
+
+  it('should let its connection go for the back-forward cache and resume from the last id', async () => {
+    const sut = start();
+    await clock.advance(0);
+    const first = gateway.last.open().event('order.created', 'orders/0/1', { n: 1 }, 'c1');
+    await clock.advance(0);
+    sut.pause();
+    await clock.advance(60_000);
+    expect(first.aborted).toBe(true);
+    expect(gateway.requests).toHaveLength(1);
+
+    sut.resume();
+    await clock.advance(0);
+    expect(gateway.last.headers['last-event-id']).toBe('orders/0/1;c1');
+    gateway.last.open();
+    await clock.advance(0);
+    expect(statuses()).toEqual(['connecting', 'live', 'connecting', 'live']);
+  });
+
+  it('should stop, signed out, when getToken returns null', async () => {
+    start({ getToken: () => null });
+    await clock.advance(60_000);
+
+    expect(statuses()).toEqual(['connecting', 'signed-out']);
+    expect(gateway.requests).toEqual([]);
+  });
+
+  it('should stop, signed out, when getToken returns null for a rotation', async () => {
+    let signedIn = true;
+    start({ getToken: () => (signedIn ? tokenExpiringAt(clock.time + 60_000) : null) });
+    await clock.advance(0);
+    const first = gateway.last.open();
+    signedIn = false;
+    await clock.advance(60_000);
+
+    expect(statuses()).toEqual(['connecting', 'live', 'signed-out']);
+    expect(first.aborted).toBe(true);
+  });
+
+  it('should sign out rather than stream another user’s events when getToken turns to another user', async () => {
+    let sub = 'alice';
+    start({ user: ' alice', getToken: () => tokenExpiringAt(clock.time + 60_000, sub) });
+    await clock.advance(0);
+    gateway.last.open();
+    sub = 'bob';
+    await clock.advance(60_000);
+
+    expect(statuses()).toEqual(['connecting', 'live', 'signed-out']);
+    expect(gateway.requests).toHaveLength(1);
+  });
+
+  it('should report a getToken that throws, and retry it with backoff', async () => {
+    let calls = 0;
+    start({
+      getToken: () => {
+        if (calls++ < 2) throw new Error('identity provider down');
+        return tokenExpiringAt(clock.time + 60_000);
+      },
+    });
+    await clock.advance(0);
+    await clock.advance(5000);
+    gateway.last.open();
+    await clock.advance(0);
+
+    expect(errors).toEqual([
+      { code: 'token-failed', topics: undefined },
+      { code: 'token-failed', topics: undefined },
+    ]);
+    expect(statuses()).toEqual(['connecting', 'reconnecting', 'reconnecting', 'live']);
   });
 });

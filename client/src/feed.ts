@@ -1,11 +1,18 @@
 import type { StreamState } from './event-stream.js';
 import type { SseBlock } from './sse-connection.js';
+import type { StreamError } from './stream-error.js';
 
 /** Where a tab's events come from: its own stream, or the leader tab's. */
 export interface Feed {
   readonly lastEventId: string | undefined;
   start(): void;
   stop(): void;
+  /** The page enters the back-forward cache: hold nothing that keeps it out. */
+  pause(): void;
+  /** The page is back from the back-forward cache. */
+  resume(): void;
+  /** The network is back, or the page is shown: a reconnection that waits starts now. */
+  wake(): void;
 }
 
 export interface FeedListener {
@@ -13,4 +20,8 @@ export interface FeedListener {
   block(block: SseBlock): void;
   /** The stream's state, how many tabs share it, and whether this tab holds it. */
   state(state: StreamState, sharing: { readonly tabs: number; readonly leader: boolean }): void;
+  /** Something went wrong that did not stop the stream. */
+  error(error: StreamError): void;
+  /** The group is another user's: this tab streams on its own from `lastEventId`. */
+  alone?(lastEventId: string | undefined): void;
 }

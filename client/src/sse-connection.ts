@@ -1,6 +1,6 @@
-import { createParser } from 'eventsource-parser';
 import { retryAfterMs } from './backoff.js';
 import type { Environment } from './environment.js';
+import { sseParser } from './sse-parser.js';
 
 /** One message of the stream, as the SSE format defines it (`type` defaults to `message`). */
 export interface SseBlock {
@@ -38,8 +38,11 @@ export interface ConnectionRequest {
 }
 
 export interface ConnectionEvents {
-  /** The stream started; `heartbeatMs` is the gateway's heartbeat interval when it says so. */
-  opened(heartbeatMs: number | undefined): void;
+  /**
+   * The stream started; `heartbeatMs` is the gateway's heartbeat interval when it says so, and
+   * `serverTime` its clock (the `Date` header) when it can be read.
+   */
+  opened(heartbeatMs: number | undefined, serverTime: number | undefined): void;
   block(block: SseBlock): void;
   retry(ms: number): void;
 }
@@ -49,71 +52,72 @@ export const HEARTBEAT_HEADER = 'SSE-Heartbeat-Ms';
 
 /**
  * One HTTP stream over fetch, so that it can send a bearer token and read the status of a
- * refusal (EventSource can do neither). Blocks are parsed by eventsource-parser. A stream on
+ * refusal (EventSource can do neither). A stream on
  * which nothing arrives for twice the heartbeat interval is given up as silent.
  */
 export class SseConnection {
   readonly ended: Promise<ConnectionEnd>;
-  private readonly abort = new AbortController();
-  private endedAs: ConnectionEnd | undefined;
-  private livenessMs: number;
-  private livenessTimer: unknown;
+  readonly #abort = new AbortController();
+  #endedAs: ConnectionEnd | undefined;
+  #livenessMs: number;
+  #livenessTimer: unknown;
 
   constructor(
     request: ConnectionRequest,
     private readonly events: ConnectionEvents,
     private readonly env: Environment,
   ) {
-    this.livenessMs = request.livenessMs;
-    this.ended = this.run(request);
+    this.#livenessMs = request.livenessMs;
+    this.ended = this.#run(request);
   }
 
   close(): void {
-    this.stop({ kind: 'closed' });
+    this.#stop({ kind: 'closed' });
   }
 
-  private async run(request: ConnectionRequest): Promise<ConnectionEnd> {
+  async #run(request: ConnectionRequest): Promise<ConnectionEnd> {
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (request.token !== undefined) headers.authorization = `Bearer ${request.token}`;
     if (request.lastEventId !== undefined) headers['last-event-id'] = request.lastEventId;
-    this.watch();
+    this.#watch();
     try {
       const response = await this.env.fetch(request.url, {
         headers,
         credentials: request.credentials,
         cache: 'no-store',
-        signal: this.abort.signal,
+        signal: this.#abort.signal,
       });
-      if (!response.ok) return this.finish(await refusal(response, this.env.now()));
+      if (!response.ok) return this.#finish(await refusal(response, this.env.now()));
       if (!response.body || !response.headers.get('content-type')?.startsWith('text/event-stream')) {
-        return this.finish({ kind: 'lost', error: new Error(`Not an event stream (${response.status})`) });
+        return this.#finish({ kind: 'lost', error: new Error(`Not an event stream (${response.status})`) });
       }
       const heartbeat = Number(response.headers.get(HEARTBEAT_HEADER));
       const heartbeatMs = heartbeat > 0 ? heartbeat : undefined;
-      if (heartbeatMs !== undefined) this.livenessMs = 2 * heartbeatMs;
-      this.watch();
-      this.events.opened(heartbeatMs);
-      await this.read(response.body);
-      return this.finish({ kind: 'ended' });
+      if (heartbeatMs !== undefined) this.#livenessMs = 2 * heartbeatMs;
+      this.#watch();
+      // Date has whole seconds: the middle of that second is the best guess.
+      const serverTime = Date.parse(response.headers.get('date') ?? '') + 500;
+      this.events.opened(heartbeatMs, Number.isNaN(serverTime) ? undefined : serverTime);
+      await this.#read(response.body);
+      return this.#finish({ kind: 'ended' });
     } catch (error) {
-      return this.finish({ kind: 'lost', error });
+      return this.#finish({ kind: 'lost', error });
     }
   }
 
-  private async read(body: ReadableStream<Uint8Array>): Promise<void> {
-    const parser = createParser({
-      onEvent: (message) =>
-        this.events.block({ type: message.event ?? 'message', data: message.data, id: message.id }),
-      onRetry: (ms) => this.events.retry(ms),
-    });
+  async #read(body: ReadableStream<Uint8Array>): Promise<void> {
+    const feed = sseParser(
+      (block) => this.events.block(block),
+      (ms) => this.events.retry(ms),
+    );
     const decoder = new TextDecoder();
     const reader = body.getReader();
     try {
       for (;;) {
         const { done, value } = await reader.read();
-        if (done || this.endedAs) return;
-        this.watch();
-        parser.feed(decoder.decode(value, { stream: true }));
+        if (done || this.#endedAs) return;
+        this.#watch();
+        feed(decoder.decode(value, { stream: true }));
       }
     } finally {
       reader.releaseLock();
@@ -121,22 +125,22 @@ export class SseConnection {
   }
 
   /** (Re)starts the liveness timer: any byte from the gateway proves the stream alive. */
-  private watch(): void {
-    this.env.clearTimeout(this.livenessTimer);
-    this.livenessTimer = this.env.setTimeout(() => this.stop({ kind: 'silent' }), this.livenessMs);
+  #watch(): void {
+    this.env.clearTimeout(this.#livenessTimer);
+    this.#livenessTimer = this.env.setTimeout(() => this.#stop({ kind: 'silent' }), this.#livenessMs);
   }
 
-  private stop(end: ConnectionEnd): void {
-    if (this.endedAs) return;
-    this.endedAs = end;
-    this.env.clearTimeout(this.livenessTimer);
-    this.abort.abort();
+  #stop(end: ConnectionEnd): void {
+    if (this.#endedAs) return;
+    this.#endedAs = end;
+    this.env.clearTimeout(this.#livenessTimer);
+    this.#abort.abort();
   }
 
   /** The first reason recorded wins: an abort that we caused surfaces as the reason we caused it. */
-  private finish(end: ConnectionEnd): ConnectionEnd {
-    this.stop(end);
-    return this.endedAs!;
+  #finish(end: ConnectionEnd): ConnectionEnd {
+    this.#stop(end);
+    return this.#endedAs!;
   }
 }
 

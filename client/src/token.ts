@@ -6,51 +6,63 @@ export interface TokenRequest {
   readonly refresh: boolean;
 }
 
-export type GetToken = (request: TokenRequest) => TokenResult | Promise<TokenResult>;
+/** Returns the access token, or `null` when the user is signed out (the client then stops). */
+export type GetToken = (request: TokenRequest) => TokenResult | null | Promise<TokenResult | null>;
 
 export interface Token {
   readonly value: string;
   /** Epoch milliseconds, when known (from the result, or the JWT's `exp`). */
   readonly expiresAt: number | undefined;
-  readonly receivedAt: number;
+  /** Who the token is for (`iss` and `sub` of a JWT), when it says. */
+  readonly user: string | undefined;
 }
 
-export function tokenOf(result: TokenResult, now: number): Token {
-  if (typeof result === 'string') return { value: result, expiresAt: jwtExpiry(result), receivedAt: now };
-  return { value: result.token, expiresAt: result.expiresAt ?? jwtExpiry(result.token), receivedAt: now };
+export function tokenOf(result: TokenResult): Token {
+  const value = typeof result === 'string' ? result : result.token;
+  const claims = jwtClaims(value);
+  const exp = claims?.exp;
+  return {
+    value,
+    expiresAt:
+      (typeof result === 'string' ? undefined : result.expiresAt) ??
+      (typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined),
+    user:
+      typeof claims?.sub === 'string'
+        ? `${typeof claims.iss === 'string' ? claims.iss : ''} ${claims.sub}`
+        : undefined,
+  };
 }
 
 /**
- * The `exp` claim of a JWT, read without verifying it: the client only schedules the rotation
- * with it, the gateway verifies. Undefined for anything that is not a readable JWT.
+ * The claims of a JWT, read without verifying them: the client only schedules the rotation and
+ * groups tabs by user with them; the gateway verifies. Undefined for anything that is not a JWT.
  */
-export function jwtExpiry(token: string): number | undefined {
+function jwtClaims(token: string): { exp?: unknown; sub?: unknown; iss?: unknown } | undefined {
   const payload = token.split('.')[1];
   if (!payload) return undefined;
   try {
-    const json = atob(
-      payload
-        .replace(/-/g, '+')
-        .replace(/_/g, '/')
-        .padEnd(Math.ceil(payload.length / 4) * 4, '='),
-    );
-    const exp = (JSON.parse(json) as { exp?: unknown }).exp;
-    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
+    const binary = atob(payload.replace(/-/g, '+').replace(/_/g, '/'));
+    const json = new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
+    const claims = JSON.parse(json) as unknown;
+    return typeof claims === 'object' && claims !== null ? claims : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Rotation starts this long before expiry at most (and never later than 3/4 of the token's life). */
+/** Rotation starts this long before expiry at most (and never later than 3/4 of the remaining life). */
 const ROTATION_LEAD_MS = 30_000;
+/** However a clock is set, a stream is not rotated sooner than this after it opened. */
+const MIN_ROTATION_DELAY_MS = 5000;
 
 /**
- * When to move to a fresh token: early enough that the new stream is open before the gateway
- * ends the old one at `exp`, and late enough that a short-lived token is still used for most of
- * its life. Undefined when the expiry is unknown.
+ * How long after a stream opened to move to a fresh token: early enough that the new stream is
+ * open before the gateway ends the old one at `exp`, late enough that a short-lived token is still
+ * used for most of its life. `serverNow` is the gateway's time (its `Date` header): a browser's
+ * clock that runs ahead must not make every token look expired. Undefined when the expiry is unknown.
  */
-export function rotationAt(token: Token): number | undefined {
+export function rotationDelay(token: Token, serverNow: number): number | undefined {
   if (token.expiresAt === undefined) return undefined;
-  const life = Math.max(0, token.expiresAt - token.receivedAt);
-  return token.expiresAt - Math.min(ROTATION_LEAD_MS, life / 4);
+  const life = Math.max(0, token.expiresAt - serverNow);
+  return Math.max(MIN_ROTATION_DELAY_MS, life - Math.min(ROTATION_LEAD_MS, life / 4));
 }

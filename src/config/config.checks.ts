@@ -73,6 +73,11 @@ export function crossFieldProblems(env: RawEnv): string[] {
       'KAFKA_DEAD_LETTER_TOPIC: must not be one of KAFKA_TOPICS, or invalid records would be copied back to the gateway forever',
     );
   }
+  if (isOn(env.DEMO_ENABLED) && (env.CLIENT_BUNDLE === 'false' || env.CLIENT_BUNDLE === '0')) {
+    problems.push(
+      'CLIENT_BUNDLE: the demo page loads the client from /client.js; leave it on with DEMO_ENABLED',
+    );
+  }
   if (env.MANAGEMENT_PORT !== undefined) {
     if (isOn(env.MANAGEMENT_ON_PUBLIC_PORT))
       problems.push('MANAGEMENT_ON_PUBLIC_PORT: contradicts MANAGEMENT_PORT; set one of them');

@@ -129,6 +129,7 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   DEMO_ENABLED: flag.default(false),
+  CLIENT_BUNDLE: flag.default(true),
 });
 
 export type Env = z.infer<typeof configSchema>;

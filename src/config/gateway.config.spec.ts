@@ -66,6 +66,7 @@ describe('parseGatewayConfig', () => {
         },
         resume: { horizonRecords: 4_000_000, maxScans: 8 },
         demo: { enabled: false },
+        clientBundle: { enabled: true },
         publish: { claim: 'scope', value: 'events:publish', ratePerSecond: 100 },
         logging: { level: 'info', pretty: false },
         warnings: [],
@@ -170,6 +171,7 @@ describe('parseGatewayConfig', () => {
         },
         resume: { horizonRecords: 4_000_000, maxScans: 8 },
         demo: { enabled: true },
+        clientBundle: { enabled: true },
         publish: { claim: 'roles', value: 'publisher', ratePerSecond: 7 },
         logging: { level: 'debug', pretty: true },
         warnings: [],
@@ -642,6 +644,19 @@ describe('parseGatewayConfig', () => {
       ]);
     });
 
+    it('should serve the browser client unless CLIENT_BUNDLE=false, also under NODE_ENV=production', () => {
+      expect(parseGatewayConfig({ ...BASE, ...PRODUCTION }).clientBundle).toEqual({ enabled: true });
+      expect(parseGatewayConfig({ ...BASE, CLIENT_BUNDLE: 'false' }).clientBundle).toEqual({
+        enabled: false,
+      });
+    });
+
+    it('should refuse CLIENT_BUNDLE=false with the demo, whose page loads /client.js', () => {
+      expect(problemsOf({ ...BASE, DEMO_ENABLED: 'true', CLIENT_BUNDLE: 'false' })).toEqual([
+        'CLIENT_BUNDLE: the demo page loads the client from /client.js; leave it on with DEMO_ENABLED',
+      ]);
+    });
+
     it('should default the cookie to a __Host- name, which no sibling subdomain can set', () => {
       expect(parseGatewayConfig(BASE).auth.cookieName).toBe('__Host-access_token');
     });
@@ -849,6 +864,7 @@ describe('parseGatewayConfig', () => {
         [
           'ALLOW_INSECURE_TRANSPORTS_FOR_LOCAL_DEVELOPMENT',
           'AUTH_COOKIE_NAME',
+          'CLIENT_BUNDLE',
           'CORS_ORIGINS',
           'DEMO_ENABLED',
           'GATEWAY_NODE_NAME',

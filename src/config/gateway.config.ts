@@ -66,6 +66,8 @@ export interface GatewayConfig {
   /** Resumes older than the replay store read Kafka: how far back, and how many partitions at once. */
   resume: { horizonRecords: number; maxScans: number };
   demo: { enabled: boolean };
+  /** Whether GET /client.js serves the browser client. */
+  clientBundle: { enabled: boolean };
   http: {
     host: string;
     port: number;
@@ -170,6 +172,7 @@ function toConfig(env: Env, key: JwtKeySource, warnings: string[]): GatewayConfi
     },
     resume: { horizonRecords: env.RESUME_HORIZON_RECORDS, maxScans: env.CATCH_UP_MAX_PARTITIONS },
     demo: { enabled: env.DEMO_ENABLED },
+    clientBundle: { enabled: env.CLIENT_BUNDLE },
     publish: {
       claim: env.PUBLISH_CLAIM,
       value: env.PUBLISH_VALUE,

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { DemoClientBundle } from './demo-client.bundle.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { DemoEnabledGuard } from './demo-enabled.guard.js';
 import { DemoController } from './demo.controller.js';
@@ -8,6 +7,6 @@ import { DemoTokenService } from './demo-token.service.js';
 @Module({
   imports: [AuthModule],
   controllers: [DemoController],
-  providers: [DemoTokenService, DemoEnabledGuard, DemoClientBundle],
+  providers: [DemoTokenService, DemoEnabledGuard],
 })
 export class DemoModule {}

@@ -30,7 +30,7 @@ export const DEMO_PAGE = `<!doctype html>
 <h2>Events</h2>
 <ol id="events"></ol>
 <script type="module">
-  import { connect } from '/demo/kafka-sse-client.js';
+  import { connect } from '/client.js';
 
   const form = document.getElementById('signin');
   const userInput = document.getElementById('user');

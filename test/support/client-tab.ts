@@ -21,6 +21,9 @@ export interface ClientSetup {
   lastEventId?: string;
   /** Whether the page calls the context's `issueToken` binding; otherwise cookies. */
   useToken?: boolean;
+  /** Who the page signs in as, passed to `issueToken` (for contexts whose pages differ). */
+  user?: string;
+  heartbeatMs?: number;
 }
 
 /** A page of the gateway's origin running the browser client, as an application would. */
@@ -28,8 +31,8 @@ export class ClientTab {
   constructor(readonly page: Page) {}
 
   /**
-   * Opens a page on the gateway's origin, loads the client the demo serves
-   * (/demo/kafka-sse-client.js) and connects it. The context must expose `issueToken` when
+   * Opens a page on the gateway's origin, loads the client the gateway serves
+   * (/client.js) and connects it. The context must expose `issueToken` when
    * `useToken` is on (the default).
    */
   static async open(
@@ -48,7 +51,7 @@ export class ClientTab {
     await page.goto(`${gatewayUrl}/health/live`);
     await page.addScriptTag({
       type: 'module',
-      content: "import { connect } from '/demo/kafka-sse-client.js'; globalThis.connectGateway = connect;",
+      content: "import { connect } from '/client.js'; globalThis.connectGateway = connect;",
     });
     await page.waitForFunction(() => 'connectGateway' in globalThis);
     return new ClientTab(page);
@@ -64,7 +67,7 @@ export class ClientTab {
       }
       const page = globalThis as unknown as {
         connectGateway(options: object): PageClient;
-        issueToken(refresh: boolean): Promise<string>;
+        issueToken(refresh: boolean, user?: string): Promise<string>;
         tab: TabState;
         client: PageClient;
       };
@@ -73,12 +76,13 @@ export class ClientTab {
       const client = page.connectGateway({
         ...(options.topics ? { topics: options.topics } : {}),
         ...(options.lastEventId ? { lastEventId: options.lastEventId } : {}),
+        ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
         ...(options.useToken === false
           ? {}
           : {
               getToken: ({ refresh }: { refresh: boolean }) => {
                 tab.tokenCalls.push(refresh);
-                return page.issueToken(refresh);
+                return page.issueToken(refresh, options.user);
               },
             }),
       });

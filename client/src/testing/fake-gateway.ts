@@ -30,10 +30,11 @@ export class FakeRequest {
   }
 
   /** Starts the stream, with the gateway's first checkpoint unless told otherwise. */
-  open(options: { heartbeatMs?: number; first?: string } = {}): this {
+  open(options: { heartbeatMs?: number; first?: string; date?: number } = {}): this {
     const stream = new ReadableStream<Uint8Array>({ start: (controller) => void (this.body = controller) });
     const headers: Record<string, string> = { 'content-type': 'text/event-stream' };
     if (options.heartbeatMs !== undefined) headers['sse-heartbeat-ms'] = String(options.heartbeatMs);
+    if (options.date !== undefined) headers.date = new Date(options.date).toUTCString();
     this.answer(new Response(stream, { status: 200, headers }));
     if (options.first !== '')
       this.send(options.first ?? 'event: checkpoint\nid: t=AQI\nretry: 1000\ndata: \n\n');
@@ -103,6 +104,9 @@ export class FakeGateway {
 /** A JWT-shaped token (unsigned: the client only reads `exp`). */
 export function tokenExpiringAt(epochMs: number, sub = 'alice'): string {
   const encode = (value: object) =>
-    btoa(JSON.stringify(value)).replace(/=+$/, '').replace(/\+/g, '-').replace(/\//g, '_');
+    btoa(String.fromCharCode(...new TextEncoder().encode(JSON.stringify(value))))
+      .replace(/=+$/, '')
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_');
   return `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode({ sub, exp: Math.floor(epochMs / 1000) })}.sig`;
 }
