@@ -29,8 +29,9 @@ export async function startGateway(app: INestApplication): Promise<void> {
       credentials: true,
       methods: ['GET', 'POST'],
       allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID'],
-      // A fetch-based client reads these across origins: when to retry, and how often heartbeats come.
-      exposedHeaders: ['Retry-After', HEARTBEAT_HEADER],
+      // A fetch-based client reads these across origins: when to retry, the server's clock (token
+      // rotation is timed by it), and how often heartbeats come.
+      exposedHeaders: ['Retry-After', 'Date', HEARTBEAT_HEADER],
       maxAge: 600,
     });
   }

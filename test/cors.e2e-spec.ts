@@ -69,14 +69,14 @@ describe('CORS (e2e)', () => {
       expect(answer.firstBlock?.[0]).toEqual({ name: 'event', value: 'checkpoint' });
     });
 
-    it('should let the listed origin read Retry-After and the heartbeat interval (the browser client does)', async () => {
+    it("should let the listed origin read Retry-After, the server's clock and the heartbeat interval (the browser client does)", async () => {
       const answer = await probe(`${suite.gateway.url}/events`, {
         headers: { origin: APP, authorization: `Bearer ${token}`, accept: 'text/event-stream' },
       });
 
       expect(answer.headers.get('sse-heartbeat-ms')).toMatch(/^\d+$/);
       expect(answer.headers.get('access-control-expose-headers')?.toLowerCase().split(',')).toEqual(
-        expect.arrayContaining(['retry-after', 'sse-heartbeat-ms']),
+        expect.arrayContaining(['retry-after', 'date', 'sse-heartbeat-ms']),
       );
     });
 
