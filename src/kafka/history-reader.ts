@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { HistoryReader } from '../log/catch-up.js';
 import type { GatewayEvent } from '../log/gateway-event.js';
 import { MAX_OFFSET } from '../log/log-position.js';
@@ -21,6 +21,8 @@ export interface HistoryReaderOptions {
 
 /** How long a fetch for a catch-up waits for records; short, as a pass reads what already exists. */
 const FETCH_MAX_WAIT_MS = 100;
+/** Records handed to the passes between two turns of the event loop. */
+const CHUNK = 2000;
 
 /**
  * Reads history for catch-ups (log/catch-up.ts) with a kafkajs consumer of its own. kafkajs has no
@@ -96,14 +98,40 @@ export class KafkaHistoryReader implements HistoryReader {
 
   private async onBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    const reading = this.reading.get(`${batch.topic}/${batch.partition}`);
+    const key = `${batch.topic}/${batch.partition}`;
+    let reading = this.reading.get(key);
     // A batch fetched before the pass went back to an earlier offset is not what it reads now.
     if (!reading || payload.isStale()) return;
     const { topic, partition } = reading;
-    const fetchedOffset = Number((batch as typeof batch & { fetchedOffset: string }).fetchedOffset);
-    const next = Number(batch.lastOffset()) + 1;
+    const highWatermark = Number(batch.highWatermark);
+    const last = Number(batch.lastOffset()) + 1;
+    let fetchedOffset = Number((batch as typeof batch & { fetchedOffset: string }).fetchedOffset);
+    // Live delivery goes first: a pass yields the event loop every CHUNK records, however large a batch.
+    for (let at = 0; at < batch.messages.length || at === 0; at += CHUNK) {
+      const chunk = batch.messages.slice(at, at + CHUNK);
+      const next = at + CHUNK >= batch.messages.length ? last : Number(chunk.at(-1)!.offset) + 1;
+      const records = this.eventsOf(topic, partition, chunk);
+      reading.next = next;
+      this.options.log.takeHistory({
+        topic,
+        partition,
+        fetchedOffset,
+        highWatermark,
+        offsetReset: false,
+        next,
+        records,
+      });
+      fetchedOffset = next;
+      await new Promise((resolve) => setImmediate(resolve));
+      reading = this.reading.get(key);
+      if (!reading || payload.isStale()) return;
+    }
+  }
+
+  /** The records that carry an event for the streams, checked as the live consumer checks them. */
+  private eventsOf(topic: string, partition: number, messages: readonly KafkaMessage[]): GatewayEvent[] {
     const events: GatewayEvent[] = [];
-    for (const message of batch.messages) {
+    for (const message of messages) {
       const offset = Number(message.offset);
       if (offset > MAX_OFFSET) continue;
       const parsed = parseRecordValue(message.value, this.options.maxRecordBytes);
@@ -111,17 +139,6 @@ export class KafkaHistoryReader implements HistoryReader {
       const { type, data, audience } = parsed.content;
       events.push({ topic, partition, offset, type, data, audience, timestamp: Number(message.timestamp) });
     }
-    reading.next = next;
-    this.options.log.takeHistory({
-      topic,
-      partition,
-      fetchedOffset,
-      highWatermark: Number(batch.highWatermark),
-      offsetReset: false,
-      next,
-      records: events,
-    });
-    // Live delivery goes first: a pass yields the event loop between its batches.
-    await new Promise((resolve) => setImmediate(resolve));
+    return events;
   }
 }
