@@ -73,13 +73,28 @@ describe(LogPosition.name, () => {
       expect(entriesOf(LogPosition.parse(id))).toEqual([['orders', 1, 99]]);
     });
 
-    it('should still read the first, decimal format', () => {
+    it('should still read the first, decimal format, with the event just given on its own partition', () => {
       expect(entriesOf(LogPosition.parse('orders/1/98;chat:5,orders:1234..87'))).toEqual([
         ['chat', 0, 5],
         ['orders', 0, 1234],
+        ['orders', 1, 99],
         ['orders', 2, 87],
       ]);
       expect(entriesOf(LogPosition.parse('orders:'))).toEqual([]);
+    });
+
+    it("should take an event's own partition as just past it, whatever the cursor of its batch says", () => {
+      const cursor = LogPosition.empty();
+      cursor.set('orders', 0, 10);
+      cursor.set('orders', 1, 40);
+
+      const id = formatEventId({ topic: 'orders', partition: 1, offset: 44 }, cursor.format(['orders']));
+
+      expect(entriesOf(LogPosition.parse(id))).toEqual([
+        ['orders', 0, 10],
+        ['orders', 1, 45],
+      ]);
+      expect(LogPosition.parse(`payments/1/4;${cursor.format(['orders'])}`)).toBeUndefined();
     });
 
     it.each([

@@ -6,6 +6,8 @@
 export const MAX_OFFSET = 2 ** 52 - 1;
 
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+/** The part of an event id before `;`: `topic/partition/offset`. */
+const EVENT_POSITION = /^([a-zA-Z0-9._-]{1,249})\/(\d{1,6})\/(\d{1,16})$/;
 const MAX_CURSOR_LENGTH = 16 * 1024;
 const MAX_PARTITIONS = 100_000;
 const UNKNOWN = -1;
@@ -29,10 +31,21 @@ export class LogPosition {
     return new LogPosition(new Map());
   }
 
-  /** Reads a cursor (see `format`), or the cursor part of an event id; undefined if malformed. */
+  /**
+   * Reads a cursor (see `format`), or an event id: the cursor after its `;`, with the event's own
+   * partition just past the event (see formatEventId); undefined if malformed.
+   */
   static parse(text: string): LogPosition | undefined {
     const byTopic = parseCursor(text);
-    return byTopic && new LogPosition(byTopic);
+    if (!byTopic) return undefined;
+    const position = new LogPosition(byTopic);
+    const separator = text.indexOf(';');
+    if (separator === -1) return position;
+    const event = EVENT_POSITION.exec(text.slice(0, separator));
+    const offset = Number(event?.[3]);
+    if (!event || offset > MAX_OFFSET || !byTopic.has(event[1]!)) return undefined;
+    position.set(event[1]!, Number(event[2]), offset + 1);
+    return position;
   }
 
   get(topic: string, partition: number): number | undefined {
@@ -277,8 +290,10 @@ function parseDecimal(text: string): Map<string, number[]> | undefined {
 }
 
 /**
- * The SSE id of an event: its own position, then the stream's cursor just after it, e.g.
- * `orders/1/98;chat=AQI~orders=A6gnAQM`. The part before `;` identifies the event.
+ * The SSE id of an event: its own position, then the stream's cursor, e.g.
+ * `orders/1/98;chat=AQI~orders=A6gnAQM`. The part before `;` identifies the event, and says
+ * where the stream stands on the event's own partition: just past it, whatever the cursor says
+ * there (the cursor is the one of the batch the event came in, built once for all its events).
  */
 export function formatEventId(position: RecordPosition, cursorText: string): string {
   return `${position.topic}/${position.partition}/${position.offset};${cursorText}`;

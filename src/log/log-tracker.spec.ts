@@ -43,15 +43,18 @@ describe(LogTracker.name, () => {
     expect([...LogPosition.parse(sut.cursorText(['orders']))!.entries()]).toEqual([['orders', 1, 5]]);
   });
 
-  it('should keep the cursor text until the topic moves', () => {
+  it('should keep the cursor text through a batch, and change it when the batch ends', () => {
+    const topics = ['chat', 'orders'];
     const before = sut.cursorText(['orders']);
+    const joined = sut.cursorText(topics);
 
-    expect(sut.cursorText(['orders'])).toBe(before);
     sut.advance('orders', 1, 5);
+    expect([sut.cursorText(['orders']), sut.cursorText(topics)]).toEqual([before, joined]);
+    sut.moveTo('orders', 1, 6);
     const after = sut.cursorText(['orders']);
     expect(after).not.toBe(before);
     expect(LogPosition.parse(after)!.get('orders', 1)).toBe(6);
-    expect(sut.cursorText(['chat', 'orders'])).toBe(`chat=AA~${after}`);
+    expect(sut.cursorText(topics)).toBe(`chat=AA~${after}`);
   });
 
   describe('discontinuities', () => {

@@ -16,6 +16,9 @@ export class LogTracker {
   /** Per partition, the first offset Kafka still has (the log watch reads it). */
   private readonly logStarts = LogPosition.empty();
   private readonly cursorTexts = new Map<string, string>();
+  /** The cursor texts of topic sets, valid while `version` is theirs. */
+  private readonly joinedTexts = new WeakMap<readonly string[], { version: number; text: string }>();
+  private version = 0;
 
   nextOffset(topic: string, partition: number): number | undefined {
     return this.next.get(topic, partition);
@@ -35,18 +38,24 @@ export class LogTracker {
     }
   }
 
-  /** Marks a record processed. Returns false for a record processed before (a redelivery). */
+  /**
+   * Marks a record of the batch being processed done. Returns false for a record processed before
+   * (a redelivery). The cursor text stays what it was when the batch began, until `moveTo` ends
+   * the batch: an event's id names its own offset before the cursor, which a resume reads for
+   * that partition (see LogPosition.parse), so the text is built once per batch, not per event.
+   */
   advance(topic: string, partition: number, offset: number): boolean {
     const next = this.next.get(topic, partition);
     if (next !== undefined && offset < next) return false;
-    this.set(topic, partition, offset + 1);
+    this.next.set(topic, partition, offset + 1);
     return true;
   }
 
-  /** Moves past records that carry no event (invalid ones, transaction markers). */
+  /** Ends a batch: moves past its last record, with or without an event. */
   moveTo(topic: string, partition: number, next: number): void {
     const current = this.next.get(topic, partition);
-    if (current === undefined || next > current) this.set(topic, partition, next);
+    if (current === undefined || next > current) this.next.set(topic, partition, next);
+    this.textChanged(topic);
   }
 
   /**
@@ -74,7 +83,7 @@ export class LogTracker {
     this.logStarts.delete(topic, partition);
     const ends = this.logEnds.get(topic);
     if (ends && partition < ends.length) ends[partition] = undefined;
-    this.cursorTexts.delete(topic);
+    this.textChanged(topic);
   }
 
   sawLogEnd(topic: string, partition: number, end: number, now = Date.now()): void {
@@ -125,13 +134,16 @@ export class LogTracker {
     return this.liveFrom.get(topic, partition);
   }
 
-  /** The resume point of a stream on `topics`, as cursor text. */
+  /** The resume point of a stream on `topics` (one shared array per topic set), as cursor text. */
   cursorText(topics: readonly string[]): string {
     if (topics.length === 1) return this.topicText(topics[0]!);
+    const cached = this.joinedTexts.get(topics);
+    if (cached?.version === this.version) return cached.text;
     let text = '';
     for (const topic of topics) {
       text = text === '' ? this.topicText(topic) : text + CURSOR_TOPIC_SEPARATOR + this.topicText(topic);
     }
+    this.joinedTexts.set(topics, { version: this.version, text });
     return text;
   }
 
@@ -146,6 +158,11 @@ export class LogTracker {
 
   private set(topic: string, partition: number, offset: number): void {
     this.next.set(topic, partition, offset);
+    this.textChanged(topic);
+  }
+
+  private textChanged(topic: string): void {
     this.cursorTexts.delete(topic);
+    this.version++;
   }
 }

@@ -49,7 +49,7 @@ export type ReplayResult =
  * Memory model, in bytes, checked against real heap growth by replay-store.memory.spec.ts. V8
  * stores strings of Latin-1 text one byte a character, others two, behind a 16-byte header.
  */
-const ENTRY_BYTES = 80;
+const ENTRY_BYTES = 88;
 const EVENT_BYTES = 72;
 const AUDIENCE_BYTES = 32;
 /** A slot in a queue, with the slack of a growing array. */
