@@ -142,8 +142,12 @@ describe('npm run demo (e2e)', () => {
     process.kill(-demo.child.pid!, 'SIGINT');
 
     await waitFor(() => demo.child.exitCode !== null, 'the demo to exit', 2000).catch((err: Error) => {
-      const alive = childrenOf(demo.child.pid!).map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').slice(0, 60));
-      throw new Error(`${err.message}; children ${JSON.stringify(alive)} it said:\n${demo.output().slice(-1000)}`);
+      const alive = childrenOf(demo.child.pid!).map((pid) =>
+        readFileSync(`/proc/${pid}/cmdline`, 'utf8').slice(0, 60),
+      );
+      throw new Error(
+        `${err.message}; children ${JSON.stringify(alive)} it said:\n${demo.output().slice(-1000)}`,
+      );
     });
     expect(Date.now() - stopped).toBeLessThan(2000);
     expect(await demo.exit).toBe(0);

@@ -61,6 +61,28 @@ describe('The production build (e2e)', () => {
     ]);
   });
 
+  it('should log as it starts, not all at once when it is up', async () => {
+    const app = startProductionBuild({
+      KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '',
+      JWT_SECRET: SECRET,
+      JWT_AUDIENCE: 'gateway',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      SHUTDOWN_DELAY_MS: '0',
+    });
+    try {
+      await app.listening();
+      const lines = jsonLines(app.stdout());
+      const loaded = lines.find((line) => String(line['msg']).endsWith('dependencies initialized'));
+      const joined = lines.find((line) => String(line['msg']).startsWith('Consumer has joined the group'));
+
+      // Lines held back until start-up ends all carry the time they were finally written.
+      expect(Number(loaded?.['time'])).toBeLessThan(Number(joined?.['time']));
+    } finally {
+      await app.stop();
+    }
+  });
+
   it('should refuse bad configuration with one message naming every problem', async () => {
     const app = startProductionBuild({
       KAFKA_BROKERS: 'localhost',
