@@ -207,7 +207,7 @@ export const configSchema = z.object({
 
 type Env = z.infer<typeof configSchema>;
 
-/** Names of the variables the gateway reads; the README's configuration table lists the same. */
+/** Names of the variables the gateway reads; docs/configuration.md lists the same. */
 export const CONFIG_VARIABLES = Object.keys(configSchema.shape);
 
 /**
