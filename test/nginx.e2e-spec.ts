@@ -41,7 +41,7 @@ async function startGateway(name: string, env: Record<string, string>): Promise<
     // No heartbeat during a test: an event held back by the proxy would have nothing to push it out.
     SSE_HEARTBEAT_MS: '60000',
     SHUTDOWN_DELAY_MS: '2000',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: 'info',
     ...env,
   });
   await app.listening();
@@ -193,7 +193,8 @@ withNginx(`Behind nginx with the shipped configuration${skipped} (e2e)`, () => {
           Array.from({ length: sent }, (_, n) => n + 1),
         ]);
       }
-      for (const client of onA) expect(client.hops.at(-1)?.servedBy).toBe(b.address);
+      // nginx names every instance it tried: the one that was gone, then the one that answered.
+      for (const client of onA) expect(client.hops.at(-1)?.servedBy?.split(', ').at(-1)).toBe(b.address);
       expect(await b.streamsOpen()).toBe(users.length);
     });
   });

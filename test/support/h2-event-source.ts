@@ -1,4 +1,5 @@
 import { connect, constants, type ClientHttp2Session } from 'node:http2';
+import { createGunzip, constants as zlib } from 'node:zlib';
 import { SseParser, type SseBlock } from './sse-parse.js';
 import { waitFor } from './wait-for.js';
 
@@ -66,6 +67,8 @@ export class H2EventSource {
     const request = this.session.request({
       [constants.HTTP2_HEADER_PATH]: this.path,
       accept: 'text/event-stream',
+      // As a browser asks: a proxy that compresses must still deliver each event as it comes.
+      'accept-encoding': 'gzip',
       ...this.headers,
       ...(this.lastId === undefined ? {} : { 'last-event-id': this.lastId }),
     });
@@ -90,11 +93,16 @@ export class H2EventSource {
       }
       hop.stream = false;
       const parser = new SseParser();
-      request.setEncoding('utf8');
-      request.on('data', (chunk: string) => {
+      const body =
+        headers['content-encoding'] === 'gzip'
+          ? request.pipe(createGunzip({ finishFlush: zlib.Z_SYNC_FLUSH }))
+          : request;
+      body.setEncoding('utf8');
+      body.on('data', (chunk: string) => {
         for (const block of parser.push(chunk)) this.received(block, hop);
       });
-      request.once('end', () => {
+      body.on('error', () => undefined);
+      body.once('end', () => {
         if (this.reconnect && !this.closed) setTimeout(() => this.open(0), this.retryMs);
       });
     });
