@@ -8,10 +8,19 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const KAFKA_VERSION = process.env.EMBEDDED_KAFKA_VERSION ?? '4.1.1';
@@ -19,13 +28,61 @@ const SLF4J_VERSION = '1.7.36';
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cacheDir = join(projectRoot, '.cache', 'kafka');
 
+/**
+ * The commands of `names` that no folder of `path` holds as an executable.
+ * @param {string[]} names
+ * @param {string | undefined} path
+ */
+export function missingCommands(names, path = process.env.PATH) {
+  const folders = (path ?? '').split(delimiter).filter(Boolean);
+  return names.filter(
+    (name) =>
+      !folders.some((folder) => {
+        try {
+          accessSync(join(folder, name), constants.X_OK);
+          return true;
+        } catch {
+          return false;
+        }
+      }),
+  );
+}
+
+/**
+ * What to do when Java or Maven is missing, in one line: both remedies.
+ * @param {string[]} missing
+ */
+export function missingToolsMessage(missing) {
+  return (
+    `The embedded Kafka needs Java 17+ and Maven on PATH; ${missing.join(' and ')} ${missing.length === 1 ? 'is' : 'are'} missing. ` +
+    'Install them (Debian: apt-get install openjdk-17-jre-headless maven), or set KAFKA_BROKERS to a Kafka you run yourself.'
+  );
+}
+
+/** @param {string[]} names */
+function requireCommands(names) {
+  const missing = missingCommands(names);
+  if (missing.length > 0) throw new Error(missingToolsMessage(missing));
+}
+
+/**
+ * The classpath resolved before, when its jars are all still there.
+ * @param {string} version
+ */
+function cachedClasspath(version) {
+  const cached = join(cacheDir, `kafka-${version}.classpath`);
+  if (!existsSync(cached)) return undefined;
+  const classpath = readFileSync(cached, 'utf8').trim();
+  return classpath.split(':').every((jar) => existsSync(jar)) ? classpath : undefined;
+}
+
 /** @param {string} version */
 export function classpathFor(version = KAFKA_VERSION) {
   const cached = join(cacheDir, `kafka-${version}.classpath`);
-  if (existsSync(cached)) {
-    const classpath = readFileSync(cached, 'utf8').trim();
-    if (classpath.split(':').every((jar) => existsSync(jar))) return classpath;
-  }
+  const known = cachedClasspath(version);
+  if (known) return known;
+  // Java too: naming only Maven now would send a person to install one, then fail on the other.
+  requireCommands(['java', 'mvn']);
   mkdirSync(cacheDir, { recursive: true });
   const pomDir = join(cacheDir, `pom-${version}`);
   mkdirSync(pomDir, { recursive: true });
@@ -124,9 +181,10 @@ export class EmbeddedKafka {
   #exited = Promise.resolve();
 
   /**
-   * @param {{ classpath: string, dir: string, ownsDir: boolean, brokerPort: number, propertiesFile: string }} setup
+   * @param {{ classpath: string, dir: string, ownsDir: boolean, brokerPort: number, propertiesFile: string, ownProcessGroup?: boolean }} setup
    */
   constructor(setup) {
+    this.ownProcessGroup = setup.ownProcessGroup ?? false;
     this.classpath = setup.classpath;
     this.dir = setup.dir;
     this.ownsDir = setup.ownsDir;
@@ -141,10 +199,12 @@ export class EmbeddedKafka {
 
   /**
    * Fetches the jars if needed, formats fresh storage and starts the broker.
-   * @param {{ dir?: string, version?: string, startTimeoutMs?: number }} [options]
+   * `ownProcessGroup` keeps the terminal's Ctrl-C from reaching the broker: its owner stops it.
+   * @param {{ dir?: string, version?: string, startTimeoutMs?: number, ownProcessGroup?: boolean }} [options]
    */
   static async start(options = {}) {
     const version = options.version ?? KAFKA_VERSION;
+    requireCommands(cachedClasspath(version) ? ['java'] : ['java', 'mvn']);
     const classpath = classpathFor(version);
     const dir =
       options.dir ?? join(tmpdir(), `kafka-sse-gateway-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -163,7 +223,14 @@ export class EmbeddedKafka {
     if (format.status !== 0) {
       throw new Error(`Kafka storage format failed: ${format.stderr || format.stdout || format.error}`);
     }
-    const kafka = new EmbeddedKafka({ classpath, dir, ownsDir: !options.dir, brokerPort, propertiesFile });
+    const kafka = new EmbeddedKafka({
+      classpath,
+      dir,
+      ownsDir: !options.dir,
+      brokerPort,
+      propertiesFile,
+      ownProcessGroup: options.ownProcessGroup,
+    });
     await kafka.resume(options.startTimeoutMs);
     return kafka;
   }
@@ -185,7 +252,7 @@ export class EmbeddedKafka {
         'kafka.Kafka',
         this.propertiesFile,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: this.ownProcessGroup },
     );
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
@@ -227,20 +294,28 @@ export class EmbeddedKafka {
     }
   }
 
-  /** Stops the broker process but keeps its storage, so `resume()` brings the same broker back. */
-  async pause(timeoutMs = 30_000) {
+  /**
+   * Stops the broker process but keeps its storage, so `resume()` brings the same broker back.
+   * @param {number} [timeoutMs] after which SIGTERM becomes SIGKILL
+   * @param {NodeJS.Signals} [signal]
+   */
+  async pause(timeoutMs = 30_000, signal = /** @type {NodeJS.Signals} */ ('SIGTERM')) {
     const child = this.#process;
     if (!child) return;
-    child.kill('SIGTERM');
+    child.kill(signal);
     const killer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     await this.#exited;
     clearTimeout(killer);
     this.#process = undefined;
   }
 
-  /** Stops the broker and deletes storage it created. */
-  async stop() {
-    await this.pause();
+  /**
+   * Stops the broker and deletes storage it created; `now` skips its orderly shutdown, for storage
+   * that is deleted anyway.
+   * @param {{ now?: boolean }} [options]
+   */
+  async stop(options = {}) {
+    await this.pause(30_000, options.now ? 'SIGKILL' : 'SIGTERM');
     if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
   }
 }

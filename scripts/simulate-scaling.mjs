@@ -14,9 +14,10 @@
  * the documented defaults below are used, so it runs from a clean clone. Prints the costs used,
  * a table of scenarios and the decision, and writes docs/scaling-chart.svg.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newestResult, newestStandardRun } from './bench-results.mjs';
 import {
   brokerEgress,
   clusterCpu,
@@ -73,39 +74,6 @@ function cliOptions() {
 }
 
 /**
- * The newest results file of a kind in bench/results, parsed, or undefined.
- * @param {(name: string) => boolean} wanted
- * @param {(data: unknown) => boolean} [fits] what its content must be, too
- * @returns {{ file: string, data: unknown } | undefined}
- */
-function newestResult(wanted, fits = () => true) {
-  const dir = join(projectRoot, 'bench', 'results');
-  let names;
-  try {
-    names = readdirSync(dir).filter((name) => name.endsWith('.json') && wanted(name));
-  } catch {
-    return undefined;
-  }
-  // Names start with an ISO time, so the last in order is the newest.
-  for (const name of names.sort().reverse()) {
-    const file = join(dir, name);
-    const data = /** @type {unknown} */ (JSON.parse(readFileSync(file, 'utf8')));
-    if (fits(data)) return { file: relative(projectRoot, file), data };
-  }
-  return undefined;
-}
-
-/**
- * The standard `npm run bench` run: full, 10,000 streams. A 19k run's broadcast figures are set by
- * its load clients, and a smoke run's are noise.
- * @param {unknown} data
- */
-function isStandardRun(data) {
-  const params = /** @type {{ params?: { mode?: string, streams?: number } } | null} */ (data)?.params;
-  return params?.mode === 'full' && params.streams === 10_000;
-}
-
-/**
  * The figures read from results files, all optional (older or partial runs lack some).
  * @typedef {{ gateway?: { targeted?: { targetCpuMicrosPerDelivery?: number },
  *   broadcast?: { targetCpuMicrosPerDelivery?: number }, idle?: { rssPerStreamBytes?: number } } }} BenchResult
@@ -120,7 +88,7 @@ function resolveInputs() {
   const options = cliOptions();
   /** @type {Record<string, string>} */
   const sources = {};
-  const bench = newestResult((name) => !name.startsWith('ceiling-'), isStandardRun);
+  const bench = newestStandardRun();
   const ceiling = newestResult((name) => name.startsWith('ceiling-'));
   /** @param {string} name @param {number | undefined} measured @param {string} from */
   const pick = (name, measured, from) => {

@@ -1,18 +1,33 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Logger as PinoLogger } from 'nestjs-pino';
+import type { Server } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { AppModule } from './app.module.js';
-import { ConfigError, parseGatewayConfig } from './config/gateway.config.js';
+import { parseGatewayConfig } from './config/gateway.config.js';
 import { startGateway } from './gateway.js';
 import { ConsumerHealthService } from './kafka/consumer-health.service.js';
 import { ManagementServer } from './management/management-server.js';
+import { checkKafka } from './startup-check.js';
+import { startupMessage } from './startup-error.js';
 import { EventStreamService } from './stream/event-stream.service.js';
+
+/** How long connections may stay open once the instance closes. */
+const CLOSE_GRACE_MS = 500;
+
+/** Known once the configuration is parsed: start-up messages name them. */
+let brokers: string[] | undefined;
 
 async function main(): Promise<void> {
   // Parsed once, before Nest starts, so bad configuration gets one plain message instead of a stack.
   const config = parseGatewayConfig(process.env);
+  brokers = config.kafka.brokers;
+  await checkKafka(config.kafka);
   const app = await NestFactory.create(AppModule.forRoot(config), { bufferLogs: true });
+  // The lines of module loading, in the configured format, now rather than after Kafka connects.
+  app.useLogger(app.get(PinoLogger));
+  app.flushLogs();
   const logger = new Logger('Gateway');
   const exitWithin = (ms: number, code: number): void => {
     setTimeout(() => {
@@ -32,7 +47,12 @@ async function main(): Promise<void> {
     app.get(EventStreamService).drain();
     if (delayMs > 0) logger.log(`${signal}: draining for ${delayMs} ms, then closing`);
     await delay(delayMs);
-    await app.close();
+    const closed = app.close();
+    // By then every stream has its last checkpoint (they end before the server closes). What is
+    // still connected is a keep-alive (a proxy's, a fetch client's) or a client that stopped
+    // reading, and either would hold the close for its own timeout.
+    setTimeout(() => (app.getHttpServer() as Server).closeAllConnections(), CLOSE_GRACE_MS).unref();
+    await closed;
     // Ends the process by the signal, as is customary; this handler is gone (once).
     process.kill(process.pid, signal);
   };
@@ -60,10 +80,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-  } else {
-    console.error(err);
-  }
+  console.error(startupMessage(err, brokers));
+  // The whole error only when asked for: a person at a terminal gets the line above.
+  if (process.env.LOG_LEVEL === 'debug' || process.env.LOG_LEVEL === 'trace') console.error(err);
   process.exit(1);
 });

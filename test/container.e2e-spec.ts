@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { DCLinter as UntypedLinter } from 'dclint';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,32 +14,19 @@ interface ComposeLinter {
 }
 const Linter = UntypedLinter as unknown as new (config: object) => ComposeLinter;
 
-/** dclint's opinions on layout and naming; the schema check and its error rules stay on. */
-const STYLE_RULES = [
-  'no-quotes-in-volumes',
-  'no-unbound-port-interfaces',
-  'require-project-name-field',
-  'require-quotes-in-ports',
-  'service-container-name-regex',
-  'service-dependencies-alphabetical-order',
-  'service-keys-order',
-  'service-ports-alphabetical-order',
-  'services-alphabetical-order',
-  'top-level-properties-order',
-];
+/**
+ * The project's dclint configuration (`.dclintrc`), which `npx dclint docker-compose.yml` reads
+ * too: the schema check and the error rules on, opinions on layout and naming off.
+ */
+const LINT_CONFIG = JSON.parse(readFileSync('.dclintrc', 'utf8')) as { rules: Record<string, number> };
 
 /**
  * The compose file checked against the Compose specification's JSON schema (dclint, which ships
- * the schema and validates it without Docker), with its style rules off: no Docker engine or
- * docker-compose runs on these machines.
+ * the schema and validates it without Docker): no Docker engine or docker-compose runs on these
+ * machines.
  */
 function lintCompose(path: string): Array<{ rule: string; message: string }> {
-  const linter = new Linter({
-    rules: Object.fromEntries(STYLE_RULES.map((rule) => [rule, 0])),
-    quiet: true,
-    debug: false,
-    exclude: [],
-  });
+  const linter = new Linter({ rules: LINT_CONFIG.rules, quiet: true, debug: false, exclude: [] });
   return linter
     .lintFiles([path], false)
     .flatMap((result) => result.messages.filter((message) => message.type === 'error'))
@@ -52,6 +40,14 @@ interface ComposeFile {
 describe('Container files (e2e)', () => {
   it('should have a compose file that the Compose specification accepts', () => {
     expect(lintCompose('docker-compose.yml')).toEqual([]);
+  });
+
+  it('should pass `npx dclint docker-compose.yml` as a user runs it, with no problem at all', () => {
+    const run = spawnSync(process.execPath, ['node_modules/dclint/bin/dclint.cjs', 'docker-compose.yml'], {
+      encoding: 'utf8',
+    });
+
+    expect([run.status, `${run.stdout}${run.stderr}`.trim()]).toEqual([0, '']);
   });
 
   it('should have a schema check that catches a broken compose file', () => {

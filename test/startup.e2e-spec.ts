@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { startProductionBuild, type ProductionBuild } from './support/production-build.js';
 import { waitFor } from './support/wait-for.js';
 
@@ -19,7 +20,69 @@ function jsonLines(text: string): Array<Record<string, unknown>> {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
+/** A port nothing listens on: one the system just gave out and took back. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
 describe('The production build (e2e)', () => {
+  it('should say in one line, within 10 s, that Kafka is unreachable, naming KAFKA_BROKERS and the address', async () => {
+    const broker = `127.0.0.1:${await closedPort()}`;
+    const app = startProductionBuild({ KAFKA_BROKERS: broker, JWT_SECRET: SECRET, JWT_AUDIENCE: 'gateway' });
+
+    const exit = await app.exitWithin(10_000);
+    if (!exit) await app.kill();
+
+    expect(exit?.code).toBe(1);
+    expect(app.output().trim().split('\n')).toEqual([
+      `Kafka is unreachable at ${broker} (KAFKA_BROKERS): Connection error: connect ECONNREFUSED ${broker}. Start it, or set KAFKA_BROKERS to a broker that answers.`,
+    ]);
+  });
+
+  it('should name a missing topic in one line, with the command that creates it', async () => {
+    const broker = process.env.KAFKA_BROKERS ?? '';
+    const app = startProductionBuild({
+      KAFKA_BROKERS: broker,
+      KAFKA_TOPICS: 'notifications,no-such-topic',
+      JWT_SECRET: SECRET,
+      JWT_AUDIENCE: 'gateway',
+    });
+
+    expect(await exitCodeOf(app)).toBe(1);
+    expect(app.output().trim().split('\n')).toEqual([
+      `KAFKA_TOPICS: topic no-such-topic does not exist in Kafka at ${broker}. Create it: kafka-topics.sh --bootstrap-server ${broker} --create --topic no-such-topic --partitions 3`,
+    ]);
+  });
+
+  it('should log as it starts, not all at once when it is up', async () => {
+    const app = startProductionBuild({
+      KAFKA_BROKERS: process.env.KAFKA_BROKERS ?? '',
+      JWT_SECRET: SECRET,
+      JWT_AUDIENCE: 'gateway',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      SHUTDOWN_DELAY_MS: '0',
+    });
+    try {
+      await app.listening();
+      const lines = jsonLines(app.stdout());
+      const loaded = lines.find((line) => String(line['msg']).endsWith('dependencies initialized'));
+      const joined = lines.find((line) => String(line['msg']).startsWith('Consumer has joined the group'));
+
+      // Lines held back until start-up ends all carry the time they were finally written.
+      expect(Number(loaded?.['time'])).toBeLessThan(Number(joined?.['time']));
+    } finally {
+      await app.stop();
+    }
+  });
+
   it('should refuse bad configuration with one message naming every problem', async () => {
     const app = startProductionBuild({
       KAFKA_BROKERS: 'localhost',

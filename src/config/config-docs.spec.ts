@@ -1,15 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { configSchema, CONFIG_VARIABLES } from './gateway.config.js';
 
-/** The README's configuration table, as `name → default` ('—' where there is none). */
+/** The tables of docs/configuration.md, as `name → default` ('—' where there is none). */
 function documentedVariables(): Map<string, string> {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const section = readme.slice(
-    readme.indexOf('## Configuration'),
-    readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1),
-  );
+  const page = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
   // Cells may be padded, as a Markdown formatter aligns them.
-  const rows = [...section.matchAll(/^\|\s*`([A-Z0-9_]+)`\s*\|\s*([^|]+?)\s*\|/gm)];
+  const rows = [...page.matchAll(/^\|\s*`([A-Z0-9_]+)`\s*\|\s*([^|]+?)\s*\|/gm)];
   return new Map(rows.map(([, name, value]) => [name!, value!.trim().replace(/^`(.*)`$/, '$1')]));
 }
 
@@ -25,11 +21,17 @@ function schemaDefault(name: string): string {
   return Array.isArray(value) ? value.join(',') : String(value);
 }
 
-describe('README configuration table', () => {
+describe('docs/configuration.md', () => {
   const documented = documentedVariables();
+  const rowCount = [
+    ...readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8').matchAll(
+      /^\|\s*`[A-Z0-9_]+`/gm,
+    ),
+  ].length;
 
-  it('should list exactly the variables the schema validates', () => {
+  it('should list exactly the variables the schema validates, each once', () => {
     expect([...documented.keys()].sort()).toEqual([...CONFIG_VARIABLES].sort());
+    expect(documented.size).toBe(rowCount);
   });
 
   it.each(CONFIG_VARIABLES)('should give the schema default of %s', (name) => {

@@ -134,7 +134,7 @@ export const configSchema = z.object({
 
 export type Env = z.infer<typeof configSchema>;
 
-/** Names of the variables the gateway reads; the README's configuration table lists the same. */
+/** Names of the variables the gateway reads; docs/configuration.md lists the same. */
 export const CONFIG_VARIABLES = Object.keys(configSchema.shape);
 
 /**

@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { GatewayConfig } from '../config/gateway.config.js';
 
@@ -13,11 +14,11 @@ message has:
 - \`event:\` the record's \`type\`;
 - \`data:\` the record's \`data\`, as JSON;
 - \`id:\` the event's Kafka position then the stream's cursor, e.g.
-  \`orders/1/98;chat:5,orders:1234.99.87\`. Treat it as opaque: it means the same on every instance.
+  \`orders/1/98;chat=AQs~orders=A6UT3hEY\`. Treat it as opaque: it means the same on every instance.
 
 The gateway also sends \`event: checkpoint\` (empty data: a resume point, on start, on every
 heartbeat and before it ends a stream; the first also carries \`retry:\`) and \`event: reset\`
-(\`data: {"reason": "too-old" | "unknown-position" | "malformed-id", "message": "..."}\`) when a
+(\`data: {"reason": "too-old" | "unknown-position" | "malformed-id" | "log-changed", "message": "..."}\`) when a
 \`Last-Event-ID\` cannot be served completely: refetch your state, the stream then continues live.
 
 EventSource resumes by itself with \`Last-Event-ID\`; \`?lastEventId=\` does the same on a first
@@ -33,12 +34,16 @@ A Kafka record's value is \`{"type": string, "data": any, and exactly one of "us
 "userIds": [string], "broadcast": true}\`. Nothing is broadcast by omission.
 `;
 
+/** Two folders up from src/docs and from dist/docs alike; the image keeps package.json too. */
+const PACKAGE = new URL('../../package.json', import.meta.url);
+
 /** OpenAPI document and UI at /docs (JSON at /docs/json). */
 export function setUpApiDocs(app: INestApplication, config: GatewayConfig): void {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
       .setTitle('kafka-sse-gateway')
+      .setVersion((JSON.parse(readFileSync(PACKAGE, 'utf8')) as { version: string }).version)
       .setDescription(DESCRIPTION)
       .addBearerAuth()
       .addCookieAuth(config.auth.cookieName)

@@ -6,23 +6,14 @@ import type { AuthUser } from '../auth/auth-user.js';
 import { GatewayError } from '../common/gateway-error.js';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { OWNERSHIP, type Ownership } from '../ownership/ownership.js';
-import { parseRecord, type InvalidRecordReason } from '../kafka/record-parser.js';
+import { parseRecord } from '../kafka/record-parser.js';
 import type { PublishedEventDto } from './publish-event.dto.js';
 import { PublishRate } from './publish-rate.js';
+import { CONTRACT_PROBLEMS } from './record-contract.js';
 
 export const KAFKA_PRODUCER = Symbol('KAFKA_PRODUCER');
 /** The record header naming who published it over HTTP: the publisher token's `sub`. */
 export const PUBLISHER_HEADER = 'x-gateway-publisher';
-
-const REASONS: Partial<Record<InvalidRecordReason, string>> = {
-  'not-object': 'the body must be a JSON object',
-  'bad-type': 'type must be a string of 1-128 characters without control characters',
-  'reserved-type': 'type is reserved: checkpoint, error, open and reset are the gateway’s own',
-  'missing-data': 'data is required (it may be null)',
-  'unserializable-data': 'data is nested too deeply',
-  'bad-addressing': 'give exactly one of userId, userIds (non-empty) or broadcast: true',
-  'bad-user-id': 'user ids must be strings of 1-256 characters without control characters',
-};
 
 interface OutgoingRecord {
   topic: string;
@@ -67,7 +58,7 @@ export class EventPublisherService implements OnApplicationBootstrap {
   /** The record to write: a 403 outside the publisher's topics, or a 400 naming every problem. */
   private toRecord(body: unknown, publisher: AuthUser): OutgoingRecord {
     if (typeof body !== 'object' || body === null || Array.isArray(body))
-      throw new GatewayError('bad-request', [REASONS['not-object']!]);
+      throw new GatewayError('bad-request', [CONTRACT_PROBLEMS['not-object']!]);
     const { topics } = this.config.kafka;
     const problems: string[] = [];
     const { topic = topics[0], key, ...event } = body as Record<string, unknown>;
@@ -80,7 +71,7 @@ export class EventPublisherService implements OnApplicationBootstrap {
       problems.push('key must be a string of 1-256 characters');
     }
     const parsed = parseRecord(event);
-    if (!parsed.ok) problems.push(REASONS[parsed.reason] ?? parsed.reason);
+    if (!parsed.ok) problems.push(CONTRACT_PROBLEMS[parsed.reason] ?? parsed.reason);
     const value = serialised(event);
     // When the data alone is too deep to write, the parser has said so already.
     const dataTooDeep = !parsed.ok && parsed.reason === 'unserializable-data';

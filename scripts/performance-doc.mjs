@@ -1,0 +1,178 @@
+// @ts-check
+/**
+ * `npm run docs:performance`: writes docs/performance.md from the newest standard `npm run bench`
+ * result in bench/results/, so that the figures users read are the ones measured, never typed.
+ * A figure the result lacks (an older or newer format, a scenario left out) shows as "–".
+ */
+import { writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { newestStandardRun } from './bench-results.mjs';
+
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const PERFORMANCE_DOC = join(projectRoot, 'docs', 'performance.md');
+
+/** @param {unknown} value @returns {value is number} */
+const isNumber = (value) => typeof value === 'number' && Number.isFinite(value);
+
+/**
+ * The value at a dotted path of nested objects, or undefined.
+ * @param {unknown} object
+ * @param {string} path
+ * @returns {unknown}
+ */
+function at(object, path) {
+  let value = object;
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = /** @type {Record<string, unknown>} */ (value)[key];
+  }
+  return value;
+}
+
+/** @param {unknown} value @param {number} [digits] */
+function num(value, digits = 0) {
+  if (!isNumber(value)) return '–';
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+const FORMATS = {
+  count: (/** @type {unknown} */ value) => num(value),
+  perSecond: (/** @type {unknown} */ value) => num(value),
+  bytes: (/** @type {unknown} */ value) => (isNumber(value) ? `${num(value / 1024, 1)} KiB` : '–'),
+  micros: (/** @type {unknown} */ value) => (isNumber(value) ? `${num(value, 1)} µs` : '–'),
+  ms: (/** @type {unknown} */ value) => (isNumber(value) ? `${num(value, value >= 100 ? 0 : 1)} ms` : '–'),
+  seconds: (/** @type {unknown} */ value) => (isNumber(value) ? `${num(value, 1)} s` : '–'),
+};
+
+/** @param {unknown} a @param {unknown} b */
+function ratio(a, b) {
+  return isNumber(a) && isNumber(b) && b !== 0 ? `${num(a / b, 2)}×` : '–';
+}
+
+/**
+ * Scenario, figure, where the gateway's and the raw floor's values are (under `gateway` and
+ * `floors.rawSse`, or `wide.gateway` and `wide.raw`), and how to write them.
+ * @type {Array<[scenario: string, figure: string, path: string, format: keyof typeof FORMATS, where?: 'wide']>}
+ */
+const ROWS = [
+  ['idle, every stream open', 'memory (RSS) per stream', 'idle.rssPerStreamBytes', 'bytes'],
+  ['idle, every stream open', 'JS heap per stream', 'idle.heapPerStreamBytes', 'bytes'],
+  ['idle, every stream open', 'streams opened per second', 'idle.connectsPerSecond', 'perSecond'],
+  ['targeted: each event for one user', 'deliveries per second', 'targeted.deliveriesPerSecond', 'perSecond'],
+  ['targeted: each event for one user', 'CPU per delivery', 'targeted.targetCpuMicrosPerDelivery', 'micros'],
+  ['broadcast to every stream', 'deliveries per second', 'broadcast.deliveriesPerSecond', 'perSecond'],
+  ['broadcast to every stream', 'CPU per delivery', 'broadcast.targetCpuMicrosPerDelivery', 'micros'],
+  ['one broadcast, nothing queued', 'latency to the median stream', 'fanout.latency.p50Ms', 'ms'],
+  ['one broadcast, nothing queued', 'latency to the 99th percentile', 'fanout.latency.p99Ms', 'ms'],
+  ['steady mix, half of capacity', 'latency p50', 'steadyModerate.latency.p50Ms', 'ms'],
+  ['steady mix, half of capacity', 'latency p99', 'steadyModerate.latency.p99Ms', 'ms'],
+  [
+    'topic of many partitions, targeted',
+    'deliveries per second',
+    'targeted.deliveriesPerSecond',
+    'perSecond',
+    'wide',
+  ],
+  ['topic of many partitions, targeted', 'event id length (characters)', 'idLength', 'count', 'wide'],
+];
+
+/**
+ * docs/performance.md for one result of `npm run bench` (or for none).
+ * @param {unknown} result the parsed JSON, or undefined
+ * @returns {string}
+ */
+export function performanceDoc(result) {
+  const lines = [
+    '# Performance',
+    '',
+    '<!-- Written by `npm run docs:performance` from the newest standard `npm run bench` result in',
+    '     bench/results/. Do not edit by hand: run the bench, then the command. -->',
+    '',
+  ];
+  if (result === undefined) {
+    lines.push('No benchmark result yet: run `npm run bench`, then `npm run docs:performance`.', '');
+    return lines.join('\n');
+  }
+  const streams = at(result, 'params.streams');
+  const cpus = at(result, 'machine.cpus');
+  const model = at(result, 'machine.cpuModel');
+  const node = at(result, 'node');
+  const flags = at(result, 'params.nodeOptions');
+  const partitions = at(result, 'wide.gateway.partitions') ?? at(result, 'params.widePartitions');
+  lines.push(
+    `Measured by \`npm run bench\` with ${num(streams)} streams on ${num(cpus)} × ${typeof model === 'string' ? model : 'unknown CPU'}` +
+      ` cores, which Kafka, the load clients and the gateway share; Node ${typeof node === 'string' ? node.replace(/^v/, '') : '–'}` +
+      `${Array.isArray(flags) && flags.length > 0 ? ` with \`${flags.join(' ')}\`` : ''}. The same run measures a`,
+    'floor beside the gateway: a raw Node `http` server fed by kafkajs, the least a Node process',
+    'can do to turn the same records into the same streams. The ratio is gateway ÷ floor.',
+    '',
+    '| scenario | figure | gateway | raw floor | ratio |',
+    '| --- | --- | --: | --: | --: |',
+  );
+  for (const [scenario, figure, path, format, where] of ROWS) {
+    const gateway = at(result, where === 'wide' ? `wide.gateway.${path}` : `gateway.${path}`);
+    const floor = at(result, where === 'wide' ? `wide.raw.${path}` : `floors.rawSse.${path}`);
+    const label =
+      where === 'wide' && isNumber(partitions) ? scenario.replace('many', num(partitions)) : scenario;
+    const write = FORMATS[format];
+    lines.push(`| ${label} | ${figure} | ${write(gateway)} | ${write(floor)} | ${ratio(gateway, floor)} |`);
+  }
+  lines.push('');
+  const nest = at(result, 'floors.nestSse.idle.rssPerStreamBytes');
+  if (isNumber(nest)) {
+    const gateway = at(result, 'gateway.idle.rssPerStreamBytes');
+    lines.push(
+      `An idle stream on a bare NestJS \`@Sse()\` route takes ${FORMATS.bytes(nest)} (the gateway ${FORMATS.bytes(gateway)},`,
+      `${ratio(gateway, nest)}): most of a stream's memory is the framework's, not the gateway's.`,
+      '',
+    );
+  }
+  const storm = at(result, 'storm');
+  if (storm && typeof storm === 'object') {
+    lines.push(
+      '**Reconnect storm.** ' +
+        `${num(at(storm, 'streams'))} streams resume at once from an id a minute old, with ` +
+        `${num(at(storm, 'bufferedRecords'))} records in the replay window: every stream is live again after ` +
+        `${FORMATS.seconds(at(storm, 'liveSeconds'))}; ${num(at(storm, 'refusedOpens'))} opens were told to retry later ` +
+        `(429 with \`Retry-After\`), and the event loop's p99 delay was ${FORMATS.ms(at(storm, 'p99EventLoopDelayMs'))}.`,
+      '',
+    );
+  }
+  const batch = at(result, 'floors.kafkaConsume.eachBatch.recordsPerSecond');
+  if (isNumber(batch)) {
+    lines.push(
+      `**Reading Kafka.** A plain kafkajs consumer reads ${num(batch)} records/s from the same broker;`,
+      `the gateway's targeted scenario, ${num(at(result, 'gateway.targeted.eventsPerSecond'))} events/s, is bounded by delivery, not by reading.`,
+      '',
+    );
+  }
+  lines.push(
+    '## How to read these figures',
+    '',
+    '- A single instance is one Node process: one core of main thread. More instances add',
+    '  connections and deliveries, not records read: see [scaling.md](scaling.md).',
+    '- On a machine of two shared cores, runs differ from one another by up to about 1.5× in the',
+    "  floor's own figures: read the ratios, not the absolute rates, and compare runs of one machine.",
+    '- Throughput scenarios keep a queue of events ahead of the clients, so their latency is mostly',
+    '  that queue; the latency below saturation is the steady mix at half of capacity.',
+    '',
+    '## Reproduce',
+    '',
+    '```sh',
+    'npm run bench               # about 12 minutes: results in bench/results/',
+    'npm run docs:performance    # this page, from the newest standard result',
+    '```',
+    '',
+    '`bench/README.md` explains every scenario and figure; `npm run bench:smoke` is the short version',
+    'the test suite runs (no timing assertions).',
+    '',
+  );
+  return lines.join('\n');
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const newest = newestStandardRun();
+  writeFileSync(PERFORMANCE_DOC, performanceDoc(newest?.data));
+  console.log(`docs/performance.md written from ${newest?.file ?? 'no result'}`);
+}
