@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { userKey } from '../log/audience.js';
 import type { GatewayEvent } from '../log/gateway-event.js';
 import { formatEventId } from '../log/log-position.js';
 import { PARTITION_LOG, type LogFollower, type PartitionLog } from '../log/partition-log.js';
@@ -43,29 +44,26 @@ export class EventBusService implements StreamHub, LogFollower {
 
   // ---- following the log ---------------------------------------------------------------------
 
-  appended(event: GatewayEvent, keys: readonly string[]): number {
-    let delivered = 0;
-    if (event.audience.kind === 'broadcast') {
-      // One id for each group of streams on the same topics.
-      for (const [topics, group] of this.subscribers.groupsOf(event.topic)) {
-        const id = this.idFor(event, topics);
-        for (const subscriber of group) delivered += this.hand(subscriber, event, id);
+  appended(event: GatewayEvent): number {
+    const { audience } = event;
+    switch (audience.kind) {
+      case 'user':
+        return this.handToUser(event, audience.userId);
+      case 'users': {
+        let delivered = 0;
+        for (const userId of audience.userIds) delivered += this.handToUser(event, userId);
+        return delivered;
       }
-      return delivered;
-    }
-    for (const key of keys) {
-      const holders = this.subscribers.holdersOf(event.topic, key);
-      if (holders === undefined) continue;
-      if (holders instanceof Set) {
-        for (const subscriber of holders as ReadonlySet<HubSubscriber>) {
-          delivered += this.hand(subscriber, event, this.idFor(event, subscriber.topicSet));
+      case 'broadcast': {
+        let delivered = 0;
+        // One id for each group of streams on the same topics.
+        for (const [topics, group] of this.subscribers.groupsOf(event.topic)) {
+          const id = this.idFor(event, topics);
+          for (const subscriber of group) delivered += this.hand(subscriber, event, id);
         }
-      } else {
-        const subscriber = holders as HubSubscriber;
-        delivered += this.hand(subscriber, event, this.idFor(event, subscriber.topicSet));
+        return delivered;
       }
     }
-    return delivered;
   }
 
   logChanged(topic: string, partition: number): void {
@@ -76,7 +74,21 @@ export class EventBusService implements StreamHub, LogFollower {
     for (const subscriber of this.subscribers.all()) subscriber.feedLost();
   }
 
-  /** The event's position, then the stream's cursor just after it (the log moved past it). */
+  private handToUser(event: GatewayEvent, userId: string): number {
+    const holders = this.subscribers.holdersOf(event.topic, userKey(userId));
+    if (holders === undefined) return 0;
+    if (!(holders instanceof Set)) {
+      const subscriber = holders as HubSubscriber;
+      return this.hand(subscriber, event, this.idFor(event, subscriber.topicSet));
+    }
+    let delivered = 0;
+    for (const subscriber of holders as ReadonlySet<HubSubscriber>) {
+      delivered += this.hand(subscriber, event, this.idFor(event, subscriber.topicSet));
+    }
+    return delivered;
+  }
+
+  /** The event's position, then the cursor of the batch it came in (see formatEventId). */
   private idFor(event: GatewayEvent, topics: TopicSet): string {
     return formatEventId(event, this.log.cursorText(topics.topics));
   }

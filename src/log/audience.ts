@@ -21,6 +21,16 @@ export function userKey(userId: string): string {
   return userId;
 }
 
+/** Topic → its broadcast key, so that filing and evicting a broadcast builds no string. */
+const broadcastKeys = new Map<string, string>();
+
 export function broadcastKey(topic: string): string {
-  return `\u0000${topic}`;
+  let key = broadcastKeys.get(topic);
+  if (key === undefined) broadcastKeys.set(topic, (key = `\u0000${topic}`));
+  return key;
+}
+
+/** How many keys `audience` is filed under, without building them. */
+export function keyCount(audience: Audience): number {
+  return audience.kind === 'users' ? audience.userIds.length : 1;
 }

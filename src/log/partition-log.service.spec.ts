@@ -7,12 +7,12 @@ import type { PartitionLogService } from './partition-log.service.js';
 
 /** A follower that records what the log tells it. */
 class Follower implements LogFollower {
-  readonly appendedEvents: Array<[GatewayEvent, readonly string[]]> = [];
+  readonly appendedEvents: GatewayEvent[] = [];
   readonly changed: Array<[string, number]> = [];
   lost = 0;
 
-  appended(event: GatewayEvent, keys: readonly string[]): number {
-    this.appendedEvents.push([event, keys]);
+  appended(event: GatewayEvent): number {
+    this.appendedEvents.push(event);
     return 1;
   }
 
@@ -48,13 +48,13 @@ describe('PartitionLogService', () => {
       ...overrides,
     });
 
-  it('should hand each new event to its follower with its audience keys, once', () => {
+  it('should hand each new event to its follower, once', () => {
     const event = eventOf('orders', 0, 0, { kind: 'users', userIds: ['bob', 'carol'] });
 
     publish(sut, event);
     batch({ records: [event] });
 
-    expect(follower.appendedEvents).toEqual([[event, ['bob', 'carol']]]);
+    expect(follower.appendedEvents).toEqual([event]);
   });
 
   describe('resume', () => {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config/gateway.config.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { audienceKeys, broadcastKey, userKey } from './audience.js';
+import { broadcastKey, userKey } from './audience.js';
 import {
   CatchUpScans,
   type CatchUpListener,
@@ -99,9 +99,8 @@ export class PartitionLogService implements PartitionLog, OnModuleInit, OnModule
     for (const event of batch.records) {
       // A record processed before (Kafka redelivers after a rebalance) reaches nobody twice.
       if (!this.tracker.advance(topic, partition, event.offset)) continue;
-      const keys = audienceKeys(topic, event.audience);
-      this.store.append(event, keys, now);
-      const recipients = this.follower.appended(event, keys);
+      this.store.append(event, now);
+      const recipients = this.follower.appended(event);
       if (recipients > 0) this.metrics.deliveryLatencyMs(now - event.timestamp);
       delivered += recipients;
     }

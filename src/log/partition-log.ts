@@ -47,8 +47,8 @@ export interface LogReader {
  * appended (its id is the log's position just past it) and tells them when the log changes.
  */
 export interface LogFollower {
-  /** An event was appended, filed under its audience `keys`; returns how many streams took it. */
-  appended(event: GatewayEvent, keys: readonly string[]): number;
+  /** An event was appended; returns how many streams took it. */
+  appended(event: GatewayEvent): number;
   /** The log of a partition changed under the instance: history there means nothing any more. */
   logChanged(topic: string, partition: number): void;
   /** The instance can no longer follow Kafka. */

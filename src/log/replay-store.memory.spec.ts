@@ -1,6 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { audienceKeys } from './audience.js';
 import type { Audience, GatewayEvent } from './gateway-event.js';
 import { ReplayStore } from './replay-store.js';
 
@@ -42,7 +41,7 @@ function heapOfFullStore(
   while (evicted < 2 * store.size + 1000) {
     const content = make(offset);
     const event: GatewayEvent = { topic: 'notifications', partition: 0, offset, timestamp: NOW, ...content };
-    store.append(event, audienceKeys(event.topic, event.audience), NOW);
+    store.append(event, NOW);
     offset++;
     evicted = offset - store.size;
   }

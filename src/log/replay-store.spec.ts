@@ -1,4 +1,4 @@
-import { audienceKeys, broadcastKey, userKey } from './audience.js';
+import { broadcastKey, userKey } from './audience.js';
 import type { Audience, GatewayEvent } from './gateway-event.js';
 import { LogPosition } from './log-position.js';
 import { ReplayStore, type ReplayLimits } from './replay-store.js';
@@ -38,7 +38,7 @@ describe(ReplayStore.name, () => {
   let sut: ReplayStore;
 
   const append = (...events: GatewayEvent[]): void => {
-    for (const added of events) sut.append(added, audienceKeys(added.topic, added.audience), NOW);
+    for (const added of events) sut.append(added, NOW);
   };
   const replay = (userId: string, topics: string[], start: LogPosition) =>
     sut.replay([userKey(userId), ...topics.map(broadcastKey)], new Set(topics), start);
@@ -113,8 +113,8 @@ describe(ReplayStore.name, () => {
 
   describe('eviction', () => {
     it('should drop events past the window and move completeness on', () => {
-      sut.append(event(0, alice, { timestamp: NOW - 120_000 }), [userKey('alice')], NOW);
-      sut.append(event(1, alice), [userKey('alice')], NOW);
+      sut.append(event(0, alice, { timestamp: NOW - 120_000 }), NOW);
+      sut.append(event(1, alice), NOW);
 
       expect(sut.size).toBe(1);
       expect(sut.completeFor([], 'orders', 0)).toBe(1);
@@ -123,7 +123,7 @@ describe(ReplayStore.name, () => {
     });
 
     it('should time a record stamped in the future by its arrival', () => {
-      sut.append(event(0, alice, { timestamp: NOW + 3_600_000 }), [userKey('alice')], NOW);
+      sut.append(event(0, alice, { timestamp: NOW + 3_600_000 }), NOW);
 
       sut.evict(NOW + LIMITS.windowMs + 1);
 

@@ -1,4 +1,4 @@
-import { audienceKeys } from './audience.js';
+import { broadcastKey, keyCount } from './audience.js';
 import { Fifo } from './fifo.js';
 import type { GatewayEvent } from './gateway-event.js';
 import { LogPosition } from './log-position.js';
@@ -116,9 +116,11 @@ export class ReplayStore {
     return first;
   }
 
-  /** Files `event` under its audience `keys` (see audienceKeys). */
-  append(event: GatewayEvent, keys: readonly string[], now = Date.now()): void {
+  /** Files `event` under its audience's keys (see audienceKeys). */
+  append(event: GatewayEvent, now = Date.now()): void {
     const bytes = eventBytes(event);
+    const { audience } = event;
+    const keys = keyCount(audience);
     const entry: Entry = {
       event,
       topic: event.topic,
@@ -127,8 +129,8 @@ export class ReplayStore {
       seq: this.seq++,
       at: Math.min(event.timestamp, now),
       bytes,
-      charge: keys.length > 1 ? contentBytes(event) : bytes,
-      holders: keys.length,
+      charge: keys > 1 ? contentBytes(event) : bytes,
+      holders: keys,
     };
     this.order.push(entry);
     let last = this.lastList;
@@ -140,14 +142,13 @@ export class ReplayStore {
       };
     }
     last.list.push(entry);
-    this.heapBytes += ENTRY_BYTES + 2 * SLOT_BYTES + bytes + keys.length * SLOT_BYTES;
+    this.heapBytes += ENTRY_BYTES + 2 * SLOT_BYTES + bytes + keys * SLOT_BYTES;
     this.held++;
-    for (const key of keys) {
-      const list = this.keyList(key, event.audience.kind === 'broadcast');
-      list.entries.push(entry);
-      list.bytes += entry.charge;
-      while (list.bytes > list.cap && list.entries.size > 1) this.dropOldestOf(key, list);
-    }
+    // Spelt out per kind: this runs for every record, and a list of keys would be built each time.
+    if (audience.kind === 'user') this.file(audience.userId, entry, false);
+    else if (audience.kind === 'users')
+      for (const userId of audience.userIds) this.file(userId, entry, false);
+    else this.file(broadcastKey(event.topic), entry, true);
     this.evict(now);
   }
 
@@ -161,14 +162,26 @@ export class ReplayStore {
       // Every list holds its entries in processing order, so the oldest entry heads each of them.
       this.partitionList(head.topic, head.partition).shift();
       this.completeFrom(head.topic, head.partition, head.offset + 1);
-      if (!head.event) continue;
-      for (const key of audienceKeys(head.topic, head.event.audience)) {
-        const list = this.byKey.get(key);
-        if (list?.entries.peek() !== head) continue;
-        list.entries.shift();
-        this.release(key, list, head);
-      }
+      const audience = head.event?.audience;
+      if (audience?.kind === 'user') this.unfile(audience.userId, head);
+      else if (audience?.kind === 'users') for (const userId of audience.userIds) this.unfile(userId, head);
+      else if (audience) this.unfile(broadcastKey(head.topic), head);
     }
+  }
+
+  private file(key: string, entry: Entry, broadcast: boolean): void {
+    const list = this.keyList(key, broadcast);
+    list.entries.push(entry);
+    list.bytes += entry.charge;
+    while (list.bytes > list.cap && list.entries.size > 1) this.dropOldestOf(key, list);
+  }
+
+  /** An evicted entry leaves the list of `key`, if the key's cap did not take it out before. */
+  private unfile(key: string, entry: Entry): void {
+    const list = this.byKey.get(key);
+    if (list?.entries.peek() !== entry) return;
+    list.entries.shift();
+    this.release(key, list, entry);
   }
 
   /**
