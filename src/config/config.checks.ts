@@ -73,6 +73,12 @@ export function crossFieldProblems(env: RawEnv): string[] {
       'KAFKA_DEAD_LETTER_TOPIC: must not be one of KAFKA_TOPICS, or invalid records would be copied back to the gateway forever',
     );
   }
+  const positions = env.KAFKA_POSITIONS_TOPIC ?? `${env.KAFKA_GROUP_PREFIX ?? 'kafka-sse-gateway'}.positions`;
+  if (topics.includes(positions) || positions === env.KAFKA_DEAD_LETTER_TOPIC) {
+    problems.push(
+      "KAFKA_POSITIONS_TOPIC: must be a topic of the gateway's own, neither one of KAFKA_TOPICS nor the dead-letter topic",
+    );
+  }
   if (isOn(env.DEMO_ENABLED) && (env.CLIENT_BUNDLE === 'false' || env.CLIENT_BUNDLE === '0')) {
     problems.push(
       'CLIENT_BUNDLE: the demo page loads the client from /client.js; leave it on with DEMO_ENABLED',

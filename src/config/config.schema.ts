@@ -58,6 +58,10 @@ export const configSchema = z.object({
   KAFKA_MAX_BATCH_RECORDS: integer(1000, 4_000_000).optional(),
   KAFKA_METADATA_REFRESH_MS: integer(500, 600_000).default(5000),
   KAFKA_RECOVERY_TIMEOUT_MS: integer(1000, 3600_000).default(120_000),
+  KAFKA_POSITIONS_TOPIC: z
+    .string()
+    .regex(TOPIC_NAME, 'use only letters, digits, ".", "_" and "-"')
+    .optional(),
   KAFKA_DEAD_LETTER_TOPIC: z
     .string()
     .regex(TOPIC_NAME, 'use only letters, digits, ".", "_" and "-"')

@@ -26,6 +26,8 @@ export interface GatewayConfig {
     /** A batch declaring more records than this is skipped; one fetch of a partition decodes no more. */
     maxBatchRecords: number;
     deadLetterTopic: string | undefined;
+    /** The gateway's own topic of checkpoints, which compact event ids name. */
+    positionsTopic: string;
     /** How often partitions and log ends are looked up (new partitions, a log that changed). */
     metadataRefreshMs: number;
     /** How long the consumer may stay broken before the process exits for a replacement. */
@@ -138,6 +140,7 @@ function toConfig(env: Env, key: JwtKeySource, warnings: string[]): GatewayConfi
       maxBatchRecords:
         env.KAFKA_MAX_BATCH_RECORDS ?? Math.floor(env.KAFKA_MAX_DECOMPRESSED_BYTES / BYTES_PER_BATCH_RECORD),
       deadLetterTopic: env.KAFKA_DEAD_LETTER_TOPIC,
+      positionsTopic: env.KAFKA_POSITIONS_TOPIC ?? `${env.KAFKA_GROUP_PREFIX}.positions`,
       metadataRefreshMs: env.KAFKA_METADATA_REFRESH_MS,
       recoveryTimeoutMs: env.KAFKA_RECOVERY_TIMEOUT_MS,
       ssl: env.KAFKA_SSL,

@@ -17,6 +17,7 @@ import { ConsumerHealthService } from './consumer-health.service.js';
 import { ConsumerReplacer } from './consumer-replacer.js';
 import { fetchDecodingProblem, limitRecordsPerFetch } from './fetch-decoding.patch.js';
 import { KafkaHistoryReader } from './history-reader.js';
+import { PositionsTopic } from './positions-topic.js';
 import { instanceGroupId, kafkaClientConfig } from './kafka-client.config.js';
 import { describeError, LogWatch } from './log-watch.js';
 import { StartPositions } from './start-positions.js';
@@ -70,6 +71,7 @@ export class GatewayKafkaServer extends Server implements CustomTransportStrateg
   private batchHandler: MessageHandler | undefined;
   private watch: LogWatch | undefined;
   private history: KafkaHistoryReader | undefined;
+  private journal: PositionsTopic | undefined;
   /** Partitions whose fetch position kafkajs moved since their last batch (`topic/partition`). */
   private readonly offsetResets = new Set<string>();
   /** The configured topic names, so every event shares one string per topic. */
@@ -142,6 +144,14 @@ export class GatewayKafkaServer extends Server implements CustomTransportStrateg
         logger: this.logger,
       });
       this.log.readHistoryWith(this.history);
+      this.journal = new PositionsTopic({
+        kafka: this.kafka,
+        topic: kafka.positionsTopic,
+        groupPrefix: kafka.groupPrefix,
+        log: this.log,
+        logger: this.logger,
+      });
+      await this.journal.start(this.admin);
       // Catch-ups asked for before it has joined its group are read once it has.
       this.history.start().catch((err: unknown) => {
         this.logger.error(`The history reader could not start: ${describeError(err)}`);
@@ -158,6 +168,7 @@ export class GatewayKafkaServer extends Server implements CustomTransportStrateg
     this.watch?.stop();
     this.replacer.close();
     await this.history?.close();
+    await this.journal?.close();
     await this.current?.disconnect().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
     this.current = undefined;

@@ -1,3 +1,5 @@
+import { base64url, readVarint, writeVarint } from './varint.js';
+
 /**
  * The largest offset the gateway handles. Offsets are JavaScript numbers inside (a BigInt per
  * record was a measurable share of the CPU); 2^52 keeps every encoded value below 2^53, and lasts
@@ -41,10 +43,9 @@ export class LogPosition {
     const position = new LogPosition(byTopic);
     const separator = text.indexOf(';');
     if (separator === -1) return position;
-    const event = EVENT_POSITION.exec(text.slice(0, separator));
-    const offset = Number(event?.[3]);
-    if (!event || offset > MAX_OFFSET || !byTopic.has(event[1]!)) return undefined;
-    position.set(event[1]!, Number(event[2]), offset + 1);
+    const event = eventPositionOf(text.slice(0, separator));
+    if (!event || !byTopic.has(event.topic)) return undefined;
+    position.set(event.topic, event.partition, event.offset + 1);
     return position;
   }
 
@@ -155,8 +156,6 @@ export class LogPosition {
 export const CURSOR_TOPIC_SEPARATOR = '~';
 const NAME_SEPARATOR = '=';
 
-const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-
 function encodeTopic(topic: string, offsets: readonly number[]): string {
   const bytes: number[] = [];
   writeVarint(bytes, offsets.length);
@@ -171,37 +170,6 @@ function encodeTopic(topic: string, offsets: readonly number[]): string {
     previous = offset;
   }
   return `${topic}${NAME_SEPARATOR}${base64url(bytes)}`;
-}
-
-/** base64url without padding, in JS: a cursor is a few bytes, written once per record. */
-function base64url(bytes: readonly number[]): string {
-  let text = '';
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const word = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    text +=
-      BASE64URL[word >> 18]! +
-      BASE64URL[(word >> 12) & 63]! +
-      BASE64URL[(word >> 6) & 63]! +
-      BASE64URL[word & 63]!;
-  }
-  if (i + 1 === bytes.length) {
-    const word = bytes[i]! << 16;
-    text += BASE64URL[word >> 18]! + BASE64URL[(word >> 12) & 63]!;
-  } else if (i + 2 === bytes.length) {
-    const word = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    text += BASE64URL[word >> 18]! + BASE64URL[(word >> 12) & 63]! + BASE64URL[(word >> 6) & 63]!;
-  }
-  return text;
-}
-
-function writeVarint(into: number[], value: number): void {
-  // Arithmetic, not bit operations: values go up to 2^53.
-  while (value >= 0x80) {
-    into.push((value % 0x80) + 0x80);
-    value = Math.floor(value / 0x80);
-  }
-  into.push(value);
 }
 
 function parseCursor(text: string): Map<string, number[]> | undefined {
@@ -249,19 +217,6 @@ function decodeOffsets(bytes: Buffer): number[] | undefined {
   return reader.at === bytes.length ? offsets : undefined;
 }
 
-function readVarint(bytes: Buffer, reader: { at: number }): number | undefined {
-  let value = 0;
-  let scale = 1;
-  for (let i = 0; i < 8; i++) {
-    const byte = bytes[reader.at++];
-    if (byte === undefined) return undefined;
-    value += (byte & 0x7f) * scale;
-    if (byte < 0x80) return value;
-    scale *= 0x80;
-  }
-  return undefined;
-}
-
 /** The first cursor format (`orders:1234.99.87,chat:5`), still read so old ids resume after an upgrade. */
 function parseDecimal(text: string): Map<string, number[]> | undefined {
   const byTopic = new Map<string, number[]>();
@@ -287,6 +242,14 @@ function parseDecimal(text: string): Map<string, number[]> | undefined {
     byTopic.set(topic, offsets);
   }
   return byTopic;
+}
+
+/** The position an event id names before its `;` (`topic/partition/offset`); undefined if malformed. */
+export function eventPositionOf(text: string): RecordPosition | undefined {
+  const event = EVENT_POSITION.exec(text);
+  const offset = Number(event?.[3]);
+  if (!event || offset > MAX_OFFSET) return undefined;
+  return { topic: event[1]!, partition: Number(event[2]), offset };
 }
 
 /**

@@ -18,7 +18,12 @@ export class LogTracker {
   private readonly cursorTexts = new Map<string, string>();
   /** The cursor texts of topic sets, valid while `version` is theirs. */
   private readonly joinedTexts = new WeakMap<readonly string[], { version: number; text: string }>();
-  private version = 0;
+  private textVersion = 0;
+
+  /** Changes whenever a cursor text may have: positions moved, a partition started or went. */
+  get version(): number {
+    return this.textVersion;
+  }
 
   nextOffset(topic: string, partition: number): number | undefined {
     return this.next.get(topic, partition);
@@ -138,12 +143,12 @@ export class LogTracker {
   cursorText(topics: readonly string[]): string {
     if (topics.length === 1) return this.topicText(topics[0]!);
     const cached = this.joinedTexts.get(topics);
-    if (cached?.version === this.version) return cached.text;
+    if (cached?.version === this.textVersion) return cached.text;
     let text = '';
     for (const topic of topics) {
       text = text === '' ? this.topicText(topic) : text + CURSOR_TOPIC_SEPARATOR + this.topicText(topic);
     }
-    this.joinedTexts.set(topics, { version: this.version, text });
+    this.joinedTexts.set(topics, { version: this.textVersion, text });
     return text;
   }
 
@@ -163,6 +168,6 @@ export class LogTracker {
 
   private textChanged(topic: string): void {
     this.cursorTexts.delete(topic);
-    this.version++;
+    this.textVersion++;
   }
 }

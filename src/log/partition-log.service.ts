@@ -14,9 +14,12 @@ import type { LogPosition } from './log-position.js';
 import { LogTracker } from './log-tracker.js';
 import type { PartitionBatch } from './partition-batch.js';
 import type { LogFollower, PartitionLog, ResumeSource } from './partition-log.js';
+import { PositionJournal, type Checkpoint, type JournalWriter } from './position-journal.js';
 import { ReplayStore } from './replay-store.js';
 
 const EVICTION_INTERVAL_MS = 1000;
+/** Checkpoints of every instance kept to resolve compact ids: an hour of three instances. */
+const CHECKPOINTS_KEPT = 10_000;
 
 const NO_FOLLOWER: LogFollower = {
   appended: () => 0,
@@ -38,6 +41,9 @@ export class PartitionLogService implements PartitionLog, OnModuleInit, OnModule
   private readonly store: ReplayStore;
   private readonly scans: CatchUpScans;
   private readonly horizonRecords: number;
+  private readonly journal = new PositionJournal(CHECKPOINTS_KEPT);
+  /** Every configured topic, sorted: the topics of a checkpoint. */
+  private readonly topics: readonly string[];
   private follower: LogFollower = NO_FOLLOWER;
   private evictionTimer: NodeJS.Timeout | undefined;
   private feedLostReason: string | undefined;
@@ -48,6 +54,7 @@ export class PartitionLogService implements PartitionLog, OnModuleInit, OnModule
   ) {
     this.store = new ReplayStore(config.replay);
     this.horizonRecords = config.resume.horizonRecords;
+    this.topics = [...config.kafka.topics].sort();
     this.scans = new CatchUpScans(config.resume.maxScans, {
       scanStarted: () => metrics.catchUp('started'),
       joined: () => metrics.catchUp('joined'),
@@ -61,6 +68,7 @@ export class PartitionLogService implements PartitionLog, OnModuleInit, OnModule
       this.store.evict();
       this.metrics.replayStore(this.store.bytes, this.store.size);
       this.metrics.catchUpLag(this.scans.lag);
+      this.takeCheckpoint();
     }, EVICTION_INTERVAL_MS).unref();
   }
 
@@ -127,6 +135,31 @@ export class PartitionLogService implements PartitionLog, OnModuleInit, OnModule
 
   takeHistory(batch: PartitionBatch<GatewayEvent>): void {
     this.scans.take(batch);
+  }
+
+  /** Writes where the instance stands to the positions journal, if it moved since the last time. */
+  takeCheckpoint(): void {
+    this.journal.take(this.tracker.snapshot(this.topics), this.topics, this.tracker.version);
+  }
+
+  journalWith(writer: JournalWriter): void {
+    this.journal.attach(writer);
+  }
+
+  learnCheckpoint(offset: number, text: string): void {
+    this.journal.learned(offset, text);
+  }
+
+  latestCheckpoint(): Checkpoint | undefined {
+    return this.journal.latest;
+  }
+
+  checkpointsTaken(): number {
+    return this.journal.takenSoFar;
+  }
+
+  checkpoint(offset: number): LogPosition | undefined {
+    return this.journal.resolve(offset);
   }
 
   nextOffset(topic: string, partition: number): number | undefined {

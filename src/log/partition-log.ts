@@ -2,6 +2,7 @@ import type { CatchUpListener, CatchUpRequest, HistoryReader } from './catch-up.
 import type { GatewayEvent } from './gateway-event.js';
 import type { LogPosition } from './log-position.js';
 import type { PartitionBatch } from './partition-batch.js';
+import type { Checkpoint, JournalWriter } from './position-journal.js';
 
 /**
  * Why a stream cannot be brought back to where its client stood: Kafka no longer has the records
@@ -40,6 +41,12 @@ export interface LogReader {
   resume(userId: string, topics: readonly string[], from: LogPosition): ResumeSource;
   /** Reads from Kafka what a resume needs; the returned function cancels it. */
   catchUp(request: CatchUpRequest, listener: CatchUpListener): () => void;
+  /** The newest checkpoint of this instance in the positions journal, once Kafka has it. */
+  latestCheckpoint(): Checkpoint | undefined;
+  /** How many checkpoints this instance has taken so far. */
+  checkpointsTaken(): number;
+  /** The position a checkpoint of any instance holds (the offset that names it), if still kept. */
+  checkpoint(offset: number): LogPosition | undefined;
 }
 
 /**
@@ -72,6 +79,10 @@ export interface PartitionLog extends LogReader {
   readHistoryWith(reader: HistoryReader): void;
   /** A batch the history reader fetched. */
   takeHistory(batch: PartitionBatch<GatewayEvent>): void;
+  /** The Kafka side's writer of the positions journal: compact ids from then on. */
+  journalWith(writer: JournalWriter): void;
+  /** A checkpoint the positions topic holds at `offset`, from any instance. */
+  learnCheckpoint(offset: number, text: string): void;
   /** Where a partition's log ended at start-up; records before it are history. */
   liveFromOf(topic: string, partition: number): number | undefined;
   /** Forgets partitions another instance owns now: their positions and history. */

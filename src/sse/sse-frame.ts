@@ -1,5 +1,6 @@
 import type { MessageEvent } from '@nestjs/common';
 import type { GatewayEvent } from '../log/gateway-event.js';
+import { formatEventId } from '../log/log-position.js';
 import type { HistoryGap } from '../log/partition-log.js';
 
 /*
@@ -84,19 +85,33 @@ function prefixLines(text: string, prefix: string): string {
 }
 
 /**
- * The last frame formatted: the hub hands the same event and id to every stream of a topic set in
- * a row (a broadcast), so each distinct frame is built once.
+ * The last frame formatted: the bus hands the same event to every stream of a topic set in a row
+ * (a broadcast), with the same id, or the same compact cursor (see StreamIds), so each distinct
+ * frame is built once.
  */
 export class FrameCache {
   private event: GatewayEvent | undefined;
   private id: string | undefined;
+  private cursor: string | undefined;
   private frame = '';
 
   frameOf(event: GatewayEvent, id: string): string {
     if (event !== this.event || id !== this.id) {
       this.event = event;
       this.id = id;
+      this.cursor = undefined;
       this.frame = eventFrame(event, id);
+    }
+    return this.frame;
+  }
+
+  /** The frame of `event` with the id made of its position and a compact `cursor`. */
+  compactFrameOf(event: GatewayEvent, cursor: string): string {
+    if (event !== this.event || cursor !== this.cursor) {
+      this.event = event;
+      this.cursor = cursor;
+      this.id = undefined;
+      this.frame = eventFrame(event, formatEventId(event, cursor));
     }
     return this.frame;
   }

@@ -1,4 +1,5 @@
-import { LogPosition } from '../log/log-position.js';
+import { JOURNAL_MARK, parseJournalCursor, positionOf, type JournalCursor } from '../log/journal-id.js';
+import { eventPositionOf, LogPosition, type RecordPosition } from '../log/log-position.js';
 import type { LogReader } from '../log/partition-log.js';
 import type { ResumeScope } from '../ownership/ownership.js';
 import type { ResetReason } from '../sse/sse-frame.js';
@@ -9,13 +10,38 @@ export type ResumeFrom =
   | { readonly kind: 'live' }
   /** An id this gateway could not have issued. */
   | { readonly kind: 'malformed' }
-  | { readonly kind: 'cursor'; readonly cursor: LogPosition };
+  | { readonly kind: 'cursor'; readonly cursor: LogPosition }
+  /** A compact id: a checkpoint of the positions journal, then the event's own position. */
+  | { readonly kind: 'journal'; readonly cursor: JournalCursor; readonly event: RecordPosition | undefined };
 
 /** Reads the resume point of `Last-Event-ID` (or `?lastEventId=`), if one was sent. */
 export function resumeFrom(lastEventId: string | undefined): ResumeFrom {
   if (lastEventId === undefined) return { kind: 'live' };
+  const separator = lastEventId.indexOf(';');
+  const cursorText = separator === -1 ? lastEventId : lastEventId.slice(separator + 1);
+  if (cursorText.startsWith(JOURNAL_MARK)) {
+    const cursor = parseJournalCursor(cursorText);
+    const event = separator === -1 ? undefined : eventPositionOf(lastEventId.slice(0, separator));
+    if (!cursor || (separator !== -1 && !event)) return { kind: 'malformed' };
+    return { kind: 'journal', cursor, event };
+  }
   const cursor = LogPosition.parse(lastEventId);
   return cursor ? { kind: 'cursor', cursor } : { kind: 'malformed' };
+}
+
+/** The position a compact id names, from the checkpoint it names; undefined if that is not kept. */
+function journalPosition(
+  from: Extract<ResumeFrom, { kind: 'journal' }>,
+  log: LogReader,
+): LogPosition | undefined {
+  const checkpoint = log.checkpoint(from.cursor.checkpoint);
+  const position = checkpoint && positionOf(from.cursor, checkpoint);
+  const { event } = from;
+  if (position && event) {
+    if (!position.hasTopic(event.topic)) return undefined;
+    position.set(event.topic, event.partition, event.offset + 1);
+  }
+  return position;
 }
 
 export type ResumePlan =
@@ -44,8 +70,10 @@ export interface ResumeContext {
 export function planResume(from: ResumeFrom, context: ResumeContext): ResumePlan {
   if (from.kind === 'live') return from;
   if (from.kind === 'malformed') return { kind: 'reset', reason: 'malformed-id' };
-  const { cursor } = from;
   const { topics, configuredTopics, scope, log } = context;
+  const cursor = from.kind === 'cursor' ? from.cursor : journalPosition(from, log);
+  // A checkpoint no longer kept (or from another cluster) names nothing this gateway can read from.
+  if (!cursor) return { kind: 'reset', reason: 'beyond-horizon' };
   for (const topic of cursor.topics()) {
     if (!configuredTopics.includes(topic)) return { kind: 'reset', reason: 'unknown-position' };
   }

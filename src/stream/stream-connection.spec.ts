@@ -9,7 +9,7 @@ import { FlushScheduler } from '../sse/flush-scheduler.js';
 import type { SseSink } from '../sse/nest-sse.bridge.js';
 import { formatFrame, FrameCache } from '../sse/sse-frame.js';
 import { alice, bob, everyone, eventOf, newLog, positionOf, publish } from '../testing/fixtures.js';
-import { resumeFrom, type ResumePlan } from './resume-plan.js';
+import { planResume, resumeFrom, type ResumePlan } from './resume-plan.js';
 import {
   StreamConnection,
   type ConnectionOwner,
@@ -320,6 +320,87 @@ describe(StreamConnection.name, () => {
       ).toEqual(['unknown-position']);
       const resetAt = LogPosition.parse(response.eventsOf('reset')[0]!.id)!;
       expect(resetAt.get('orders', 0)).toBe(0);
+    });
+  });
+
+  describe('compact ids', () => {
+    /** Checkpoints go to a journal that names them 10, 11, ... as Kafka's offsets would. */
+    const checkpoint = async (): Promise<void> => {
+      log.takeCheckpoint();
+      await turn();
+    };
+
+    beforeEach(() => {
+      let offset = 10;
+      const written = new Map<number, string>();
+      log.journalWith({
+        write: (text) => {
+          written.set(offset, text);
+          log.learnCheckpoint(offset, text);
+          return Promise.resolve(offset++);
+        },
+      });
+    });
+
+    it('should name the checkpoint, then where the stream stands past it, whatever the partition count', async () => {
+      publish(log, eventOf('orders', 0, 0, bob), eventOf('orders', 1, 0, bob));
+      await checkpoint();
+      connect(['orders']).start();
+      publish(
+        log,
+        eventOf('orders', 0, 1, alice),
+        eventOf('orders', 1, 1, alice),
+        eventOf('orders', 1, 2, bob),
+      );
+      await turn();
+
+      const ids = response.eventsOf().map((event) => event.id);
+      expect(ids[0]).toBe('orders/0/1;@a');
+      expect(ids[1]).toMatch(/^orders\/1\/1;@a\.[\w-]+$/);
+      const resumed = planResume(resumeFrom(ids[1]), {
+        topics: ['orders'],
+        configuredTopics: SETTINGS.configuredTopics,
+        scope: () => true,
+        log,
+      });
+      expect(resumed.kind === 'resume' && [...resumed.from.entries()]).toEqual([
+        ['orders', 0, 2],
+        ['orders', 1, 2],
+      ]);
+    });
+
+    it('should resume exactly from a compact id, on any instance that holds the checkpoint', async () => {
+      await checkpoint();
+      connect(['orders']).start();
+      publish(log, eventOf('orders', 0, 0, alice), eventOf('orders', 1, 0, alice));
+      await turn();
+      const last = response.eventsOf().at(-1)!.id;
+      publish(
+        log,
+        eventOf('orders', 0, 1, alice),
+        eventOf('orders', 1, 1, bob),
+        eventOf('orders', 1, 2, alice),
+      );
+      response = new FakeSink();
+
+      connect(['orders'], user(), last).start();
+      await turn();
+
+      expect(last).toMatch(/;@a/);
+      expect(response.eventsOf().map((event) => event.id.split(';')[0])).toEqual([
+        'orders/0/1',
+        'orders/1/2',
+      ]);
+    });
+
+    it('should carry the full cursor until a checkpoint is written', async () => {
+      connect(['orders']).start();
+      publish(log, eventOf('orders', 0, 0, alice));
+      await turn();
+
+      expect(response.eventsOf().map((event) => event.id)).toEqual([
+        expect.stringMatching(/^orders\/0\/0;orders=[\w-]+$/),
+      ]);
     });
   });
 

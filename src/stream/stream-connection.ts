@@ -15,6 +15,7 @@ import {
 } from '../sse/sse-frame.js';
 import { SseWriter } from '../sse/sse-writer.js';
 import { planResume, type ResumeFrom, type ResumePlan } from './resume-plan.js';
+import { StreamIds } from './stream-ids.js';
 import { StreamPosition } from './stream-position.js';
 import { StreamResume, type ResumeHost } from './stream-resume.js';
 import type { TimerWheel, WheelTask } from './timer-wheel.js';
@@ -68,6 +69,7 @@ export class StreamConnection implements HubSubscriber, WheelTask, BridgedStream
   eventsSent = 0;
   private readonly writer: SseWriter;
   private readonly position: StreamPosition;
+  private readonly eventIds: StreamIds;
   /** Until the stream is live: how it gets back to where its client stood. */
   private resume: StreamResume | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -90,6 +92,7 @@ export class StreamConnection implements HubSubscriber, WheelTask, BridgedStream
   ) {
     this.writer = new SseWriter(sink, owner.settings.slowClientMaxPending, owner.flushes);
     this.position = new StreamPosition(owner.log, topicSet.topics);
+    this.eventIds = new StreamIds(owner.log, user.id, topicSet.topics);
   }
 
   get userId(): string {
@@ -143,7 +146,12 @@ export class StreamConnection implements HubSubscriber, WheelTask, BridgedStream
       if (this.position.has(event)) return;
       frame = eventFrame(event, formatEventId(event, this.position.resumePoint()));
     } else {
-      frame = this.owner.frames.frameOf(event, id);
+      this.eventIds.delivered(event);
+      const cursor = this.resume ? undefined : this.eventIds.cursorOf(event);
+      frame =
+        cursor === undefined
+          ? this.owner.frames.frameOf(event, id)
+          : this.owner.frames.compactFrameOf(event, cursor);
     }
     this.eventsSent++;
     this.write(frame);
@@ -152,6 +160,7 @@ export class StreamConnection implements HubSubscriber, WheelTask, BridgedStream
   logChanged(topic: string, partition: number): void {
     if (this.finished) return;
     this.position.logChanged(topic, partition);
+    this.eventIds.reset();
     this.write(resetFrame('log-changed', this.position.resumePoint()));
   }
 
@@ -227,6 +236,7 @@ export class StreamConnection implements HubSubscriber, WheelTask, BridgedStream
   /** The client was given everything before `given`: live events from now on. */
   private goLive(given: LogPosition): void {
     this.position.startAt(given, Date.now());
+    this.eventIds.goLive(given);
     this.subscribe();
     this.schedule();
   }
@@ -237,7 +247,8 @@ export class StreamConnection implements HubSubscriber, WheelTask, BridgedStream
 
   /** Where a reconnection resumes: the resume's position until the stream is live. */
   private resumePoint(): string {
-    return this.resume ? this.resume.given.format(this.topicSet.topics) : this.position.resumePoint();
+    if (this.resume) return this.resume.given.format(this.topicSet.topics);
+    return (!this.position.isAhead && this.eventIds.resumePoint()) || this.position.resumePoint();
   }
 
   /** A live frame: held while the stream resumes. */
