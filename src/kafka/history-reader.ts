@@ -37,6 +37,8 @@ export class KafkaHistoryReader implements HistoryReader {
   private consumer: Consumer | undefined;
   /** Partitions being read (`topic/partition`), and where to read them from after a rejoin. */
   private readonly reading = new Map<string, { topic: string; partition: number; next: number }>();
+  /** Set once created, so that a close during start disconnects it. */
+  private created: Consumer | undefined;
   private closed = false;
 
   constructor(private readonly options: HistoryReaderOptions) {}
@@ -48,6 +50,7 @@ export class KafkaHistoryReader implements HistoryReader {
       allowAutoTopicCreation: false,
       maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
     });
+    this.created = consumer;
     // Before any fetch of a new member: everything paused, what is being read resumed where it stands.
     consumer.on(consumer.events.GROUP_JOIN, () => this.rejoined(consumer));
     consumer.on(consumer.events.CRASH, ({ payload }) => {
@@ -56,6 +59,8 @@ export class KafkaHistoryReader implements HistoryReader {
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [...topics], fromBeginning: true });
+    // A close that came while connecting may have found nothing yet to disconnect.
+    if (this.closed) return consumer.disconnect().catch(() => undefined);
     const running = consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: true,
@@ -68,7 +73,7 @@ export class KafkaHistoryReader implements HistoryReader {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.consumer?.disconnect().catch(() => undefined);
+    await this.created?.disconnect().catch(() => undefined);
   }
 
   read(topic: string, partition: number, offset: number): void {

@@ -28,6 +28,7 @@ const READ_BACK_DEADLINE_MS = 10_000;
 export class PositionsTopic implements JournalWriter {
   private producer: Producer | undefined;
   private consumer: Consumer | undefined;
+  private closed = false;
 
   constructor(private readonly options: PositionsTopicOptions) {}
 
@@ -57,8 +58,9 @@ export class PositionsTopic implements JournalWriter {
         createPartitioner: Partitioners.DefaultPartitioner,
         allowAutoTopicCreation: false,
       });
-      await producer.connect();
       this.producer = producer;
+      await producer.connect();
+      if (this.closed) return producer.disconnect().catch(() => undefined);
       log.journalWith(this);
     } catch (err) {
       logger.warn(
@@ -68,6 +70,7 @@ export class PositionsTopic implements JournalWriter {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.consumer?.disconnect().catch(() => undefined);
     await this.producer?.disconnect().catch(() => undefined);
   }

@@ -180,19 +180,29 @@ describe(ownerAssigner.name, () => {
       [...assignments.values()].flatMap((assignment) => assignment['orders']!).sort((a, b) => a - b),
     ).toEqual([0, 1, 2, 3, 4, 5]);
     expect(counts).toEqual([6, 6, 6]);
+    for (const { memberAssignment } of result) {
+      expect(AssignerProtocol.MemberAssignment.decode(memberAssignment)!.userData.toString()).toBe(
+        '{"partitions":6}',
+      );
+    }
   });
 });
 
 describe(ownersFromGroup.name, () => {
   const described = (
-    members: Array<{ node: string; assignment: Record<string, number[]>; partitions?: number }>,
+    members: Array<{
+      node: string;
+      assignment: Record<string, number[]>;
+      partitions?: number;
+      leaderCount?: number;
+    }>,
     state: GroupDescription['state'] = 'Stable',
   ): GroupDescription => ({
     groupId: 'owners',
     state,
     protocol: OWNER_ASSIGNOR,
     protocolType: 'consumer',
-    members: members.map(({ node, assignment, partitions }) => ({
+    members: members.map(({ node, assignment, partitions, leaderCount }) => ({
       memberId: `${node}-id`,
       clientId: 'gateway',
       clientHost: '/127.0.0.1',
@@ -200,7 +210,7 @@ describe(ownersFromGroup.name, () => {
       memberAssignment: AssignerProtocol.MemberAssignment.encode({
         version: 1,
         assignment,
-        userData: Buffer.alloc(0),
+        userData: Buffer.from(leaderCount === undefined ? '' : JSON.stringify({ partitions: leaderCount })),
       }),
     })),
   });
@@ -214,7 +224,7 @@ describe(ownersFromGroup.name, () => {
       ['orders'],
     );
 
-    expect(sut).toEqual({ ok: true, owners: ['gw-1', 'gw-2', 'gw-1', 'gw-2'] });
+    expect(sut).toEqual({ ok: true, owners: ['gw-1', 'gw-2', 'gw-1', 'gw-2'], partitions: undefined });
   });
 
   it('should refuse a group that is not stable', () => {
@@ -236,7 +246,23 @@ describe(ownersFromGroup.name, () => {
     expect(sut).toEqual({ ok: false, problem: expect.stringContaining('two members') as unknown });
   });
 
-  it('should refuse a map whose members see different partition counts: partitions were just added', () => {
+  it('should take the leader’s partition count from the assignments, whatever count a member joined with', () => {
+    const sut = ownersFromGroup(
+      described([
+        { node: 'gw-1', assignment: { orders: [0, 1, 2] }, partitions: 6, leaderCount: 6 },
+        { node: 'gw-2', assignment: { orders: [3, 4, 5] }, partitions: 3, leaderCount: 6 },
+      ]),
+      ['orders'],
+    );
+
+    expect(sut).toEqual({
+      ok: true,
+      owners: ['gw-1', 'gw-1', 'gw-1', 'gw-2', 'gw-2', 'gw-2'],
+      partitions: 6,
+    });
+  });
+
+  it('should refuse a map whose members see different partition counts, from a leader that sent none', () => {
     const sut = ownersFromGroup(
       described([
         { node: 'gw-1', assignment: { orders: [0, 1, 2] }, partitions: 6 },

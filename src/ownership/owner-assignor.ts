@@ -148,7 +148,7 @@ export function ownerAssigner(options: OwnerAssignorOptions): PartitionAssigner 
           memberAssignment: AssignerProtocol.MemberAssignment.encode({
             version: METADATA_VERSION,
             assignment,
-            userData: Buffer.alloc(0),
+            userData: encodeAssignedCount(partitionCount),
           }),
         };
       });
@@ -157,17 +157,45 @@ export function ownerAssigner(options: OwnerAssignorOptions): PartitionAssigner 
   });
 }
 
-/** The group's map, as every member reads it back after a join. */
+/**
+ * The leader's partition count, sent with every assignment: it looked the metadata up just before
+ * assigning, while a member's own count (in its metadata) may be from before partitions were added.
+ */
+function encodeAssignedCount(partitions: number): Buffer {
+  return Buffer.from(JSON.stringify({ partitions }));
+}
+
+function decodeAssignedCount(userData: Buffer | undefined): number | undefined {
+  try {
+    const value: unknown =
+      userData && userData.length > 0 ? JSON.parse(userData.toString('utf8')) : undefined;
+    const partitions = (value as { partitions?: unknown } | undefined)?.partitions;
+    return Number.isInteger(partitions) ? (partitions as number) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The group's map, as every member reads it back after a join, with the keyed topics' partition
+ * count it was made for (undefined from a leader that did not send one).
+ */
 export type OwnerMap =
-  | { readonly ok: true; readonly owners: ReadonlyArray<string | undefined> }
+  | {
+      readonly ok: true;
+      readonly owners: ReadonlyArray<string | undefined>;
+      readonly partitions: number | undefined;
+    }
   | { readonly ok: false; readonly problem: string };
 
 /**
  * The node owning each partition index of the keyed topics, from a description of the group: the
  * members' metadata name them, their assignments say what they own. It is the same on every member
  * for a generation, because the group coordinator holds both. Refused (with why) while the group
- * is not stable, when two members share a node name, when they see different partition counts
- * (partitions were added and not every member has seen it yet), or when the keyed topics disagree.
+ * is not stable, when two members share a node name, or when the keyed topics disagree. The
+ * partition count is the leader's, from the assignments; a leader that sent none leaves the
+ * members' own counts, and a map they disagree on is refused (partitions were added and not every
+ * member has seen it yet).
  */
 export function ownersFromGroup(group: GroupDescription, keyedTopics: readonly string[]): OwnerMap {
   if (group.state !== 'Stable') return { ok: false, problem: `the owner group is ${group.state}` };
@@ -180,6 +208,7 @@ export function ownersFromGroup(group: GroupDescription, keyedTopics: readonly s
   const owners: Array<string | undefined> = [];
   const nodes = new Set<string>();
   const counts = new Map<string, number | undefined>();
+  const assigned = new Set<number | undefined>();
   for (const member of group.members) {
     const metadata = decodeOwnerMetadata(member.memberMetadata);
     if (!metadata)
@@ -192,7 +221,9 @@ export function ownersFromGroup(group: GroupDescription, keyedTopics: readonly s
       };
     }
     nodes.add(metadata.node);
-    const assignment = AssignerProtocol.MemberAssignment.decode(member.memberAssignment)?.assignment ?? {};
+    const decoded = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
+    const assignment = decoded?.assignment ?? {};
+    assigned.add(decodeAssignedCount(decoded?.userData));
     for (const topic of keyedTopics) {
       for (const partition of assignment[topic] ?? []) {
         const current = owners[partition];
@@ -206,11 +237,13 @@ export function ownersFromGroup(group: GroupDescription, keyedTopics: readonly s
       }
     }
   }
+  const [leaderCount] = assigned;
+  if (assigned.size === 1 && leaderCount !== undefined) return { ok: true, owners, partitions: leaderCount };
   if (new Set(counts.values()).size > 1) {
     const seen = [...counts].map(([node, count]) => `${node}: ${count ?? '?'}`).join(', ');
     return { ok: false, problem: `the members of the owner group see different partition counts (${seen})` };
   }
-  return { ok: true, owners };
+  return { ok: true, owners, partitions: undefined };
 }
 
 function compare(a: string, b: string): number {

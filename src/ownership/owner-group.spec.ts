@@ -20,7 +20,11 @@ const KEYED = ['orders', 'chat'];
 const START = [10, 0, 5, 0];
 const END = [20, 0, 5, 7];
 
-function group(owners: string[], state: GroupDescription['state'] = 'Stable'): GroupDescription {
+function group(
+  owners: string[],
+  state: GroupDescription['state'] = 'Stable',
+  leaderCount?: number,
+): GroupDescription {
   const nodes = [...new Set(owners)];
   return {
     groupId: 'owners',
@@ -37,7 +41,7 @@ function group(owners: string[], state: GroupDescription['state'] = 'Stable'): G
         memberAssignment: AssignerProtocol.MemberAssignment.encode({
           version: 1,
           assignment: { orders: partitions, chat: partitions, alerts: [0] },
-          userData: Buffer.alloc(0),
+          userData: Buffer.from(leaderCount === undefined ? '' : JSON.stringify({ partitions: leaderCount })),
         }),
       };
     }),
@@ -118,6 +122,17 @@ describe(OwnerGroup.name, () => {
     sut.joined(consumer, { orders: [0], chat: [0] });
 
     expect(ownership.partitionCount).toBe(8);
+  });
+
+  it('should take the leader’s partition count with the map, when this member joined on metadata from before partitions were added', async () => {
+    described = group(['gw-1', 'gw-2', 'gw-1', 'gw-2', 'gw-1', 'gw-2'], 'Stable', 6);
+
+    sut.joined(consumer, { orders: [0, 2, 4], chat: [0, 2, 4] });
+    expect(ownership.partitionCount).toBe(4);
+    await settle();
+
+    expect(ownership.partitionCount).toBe(6);
+    expect(ownership.ownerOf(userOn(ownership, 5))).toBe('gw-2');
   });
 
   it('should hold gained partitions paused until they are moved to the start of the replay window', async () => {

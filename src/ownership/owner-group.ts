@@ -206,6 +206,8 @@ export class OwnerGroup implements ConsumerMembership {
         const map = ownersFromGroup(await consumer.describeGroup(), settings.keyedTopics);
         if (!this.isCurrent(epoch)) return;
         if (map.ok && namesExactly(map.owners, settings.node, mine)) {
+          // A member that joined on metadata from before partitions were added takes the leader's count.
+          if (map.partitions !== undefined) ownership.setPartitionCount(map.partitions);
           ownership.setOwners(map.owners);
           this.logger.log(`Partition map: ${describeMap(map.owners)}`);
           return;
