@@ -12,6 +12,7 @@ const HEADER_SAFE = /^[A-Za-z0-9._~=/;@-]+$/;
 describe('Event ids (e2e)', () => {
   const run = randomUUID().slice(0, 8);
   const topic = `ids-${run}`;
+  const positionsTopic = `ids-${run}-positions`;
   const gateways: TestGateway[] = [];
   const streams: TestStream[] = [];
   let producer: TestProducer;
@@ -19,7 +20,8 @@ describe('Event ids (e2e)', () => {
   beforeAll(async () => {
     await ensureTopics(splitList(process.env.KAFKA_BROKERS), [topic], 64);
     producer = await createTestProducer();
-    for (let i = 0; i < 2; i++) gateways.push(await startTestGateway({ KAFKA_TOPICS: topic }));
+    for (let i = 0; i < 2; i++)
+      gateways.push(await startTestGateway({ KAFKA_TOPICS: topic, KAFKA_POSITIONS_TOPIC: positionsTopic }));
   }, 120_000);
 
   afterAll(async () => {
@@ -57,12 +59,40 @@ describe('Event ids (e2e)', () => {
 
     for (let n = 12; n < 16; n++)
       await producer.send(topic, [{ type: 'notification', data: { n }, userId: sub }], (n * 7) % 64);
-    const checkpoint = parseInt(/;@([0-9a-z]+)/.exec(last)![1]!, 36);
-    await waitFor(() => second.log.checkpoint(checkpoint), 'the other instance to know the checkpoint');
+    // The other instance may not have read the checkpoint yet: it waits for it.
     const resumed = await open(second, sub, last);
 
     await waitFor(() => numbers(resumed).length >= 4, 'what was missed');
     expect([...numbers(resumed)].sort((a, b) => a - b)).toEqual([12, 13, 14, 15]);
+    expect(resumed.resets).toEqual([]);
+  }, 120_000);
+
+  it('should resume from a checkpoint no instance keeps in memory any more, read back from the positions topic', async () => {
+    const [first, second] = gateways as [TestGateway, TestGateway];
+    const sub = `old-${run}`;
+    const stream = await open(first, sub);
+    for (let n = 0; n < 3; n++)
+      await producer.send(topic, [{ type: 'notification', data: { n }, userId: sub }], n + 1);
+    await waitFor(() => numbers(stream).length === 3, 'the first events');
+    const last = stream.lastId!;
+    stream.close();
+    const checkpoint = parseInt(/;@([0-9a-z]+)/.exec(last)![1]!, 36);
+    await waitFor(() => second.log.checkpoint(checkpoint), 'the other instance to read the checkpoint');
+
+    // Other instances' checkpoints push it out of memory, which keeps the newest 10,000.
+    const filler = first.log.latestCheckpoint()!.position.format([topic]);
+    for (let batch = 0; batch < 11; batch++)
+      await producer.sendRaw(
+        positionsTopic,
+        Array.from({ length: 1000 }, () => filler),
+      );
+    await waitFor(() => second.log.checkpoint(checkpoint) === undefined, 'the checkpoint to leave memory');
+    for (let n = 3; n < 6; n++)
+      await producer.send(topic, [{ type: 'notification', data: { n }, userId: sub }], n + 1);
+    const resumed = await open(second, sub, last);
+
+    await waitFor(() => numbers(resumed).length >= 3, 'what was missed');
+    expect([...numbers(resumed)].sort((a, b) => a - b)).toEqual([3, 4, 5]);
     expect(resumed.resets).toEqual([]);
   }, 120_000);
 });

@@ -3,6 +3,7 @@ import { Partitioners, type Admin, type Consumer, type Kafka, type Producer } fr
 import type { PartitionLog } from '../log/partition-log.js';
 import type { JournalWriter } from '../log/position-journal.js';
 import { instanceGroupId } from './kafka-client.config.js';
+import { CheckpointLookups } from './checkpoint-lookups.js';
 import { describeError } from './log-watch.js';
 
 export interface PositionsTopicOptions {
@@ -17,6 +18,8 @@ export interface PositionsTopicOptions {
 const READ_BACK = 10_000;
 /** How long a checkpoint stays in the topic: far longer than any id is resumed from. */
 const RETENTION_MS = 7 * 24 * 3600_000;
+/** How long a stream open waits for a checkpoint its id names and memory does not hold. */
+const LOOK_UP_DEADLINE_MS = 3000;
 const READ_BACK_DEADLINE_MS = 10_000;
 
 /**
@@ -28,6 +31,7 @@ const READ_BACK_DEADLINE_MS = 10_000;
 export class PositionsTopic implements JournalWriter {
   private producer: Producer | undefined;
   private consumer: Consumer | undefined;
+  private lookups: CheckpointLookups | undefined;
   private closed = false;
 
   constructor(private readonly options: PositionsTopicOptions) {}
@@ -80,6 +84,10 @@ export class PositionsTopic implements JournalWriter {
     return Number(written!.baseOffset);
   }
 
+  look(offset: number): Promise<string | undefined> {
+    return this.lookups?.look(offset, LOOK_UP_DEADLINE_MS) ?? Promise.resolve(undefined);
+  }
+
   /** Tails the topic from the newest READ_BACK checkpoints; resolves once it has read up to `end`. */
   private async readBack(end: number): Promise<void> {
     const { kafka, topic, groupPrefix, log } = this.options;
@@ -88,21 +96,31 @@ export class PositionsTopic implements JournalWriter {
       maxWaitTimeInMs: 250,
     });
     this.consumer = consumer;
+    const lookups = new CheckpointLookups((offset) =>
+      consumer.seek({ topic, partition: 0, offset: String(offset) }),
+    );
+    this.lookups = lookups;
     let caughtUp: () => void = () => undefined;
     const reached = new Promise<void>((resolve) => (caughtUp = resolve));
     if (end === 0) caughtUp();
     consumer.on(consumer.events.GROUP_JOIN, () => {
-      consumer.seek({ topic, partition: 0, offset: String(Math.max(0, end - READ_BACK)) });
+      const start = Math.max(0, end - READ_BACK);
+      consumer.seek({ topic, partition: 0, offset: String(start) });
+      lookups.rejoined(start);
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachBatch: ({ batch }) => {
-        for (const message of batch.messages) {
-          if (message.value) log.learnCheckpoint(Number(message.offset), message.value.toString());
-        }
-        if (Number(batch.lastOffset()) + 1 >= end) caughtUp();
+        const records = batch.messages.map((message) => ({
+          offset: Number(message.offset),
+          text: message.value?.toString(),
+        }));
+        const last = Number(batch.lastOffset());
+        if (!lookups.read(records, last)) return Promise.resolve();
+        for (const { offset, text } of records) if (text) log.learnCheckpoint(offset, text);
+        if (last + 1 >= end) caughtUp();
         return Promise.resolve();
       },
     });

@@ -162,6 +162,10 @@ export class PartitionLogService implements PartitionLog, OnModuleInit, OnModule
     return this.journal.resolve(offset);
   }
 
+  lookUpCheckpoint(offset: number): Promise<void> {
+    return this.journal.lookUp(offset);
+  }
+
   nextOffset(topic: string, partition: number): number | undefined {
     return this.tracker.nextOffset(topic, partition);
   }

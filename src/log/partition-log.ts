@@ -45,8 +45,10 @@ export interface LogReader {
   latestCheckpoint(): Checkpoint | undefined;
   /** How many checkpoints this instance has taken so far. */
   checkpointsTaken(): number;
-  /** The position a checkpoint of any instance holds (the offset that names it), if still kept. */
+  /** The position a checkpoint of any instance holds (the offset that names it), if known here. */
   checkpoint(offset: number): LogPosition | undefined;
+  /** Reads a checkpoint not known here from the positions topic, if Kafka still has it. */
+  lookUpCheckpoint(offset: number): Promise<void>;
 }
 
 /**

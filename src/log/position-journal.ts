@@ -5,6 +5,11 @@ import { LogPosition } from './log-position.js';
 export interface JournalWriter {
   /** Writes a checkpoint's cursor text; resolves with its offset in the topic. */
   write(text: string): Promise<number>;
+  /**
+   * Reads the checkpoint at `offset` from the topic: one older than those kept in memory, or one
+   * written by another instance and not read here yet. Undefined if the topic has none there.
+   */
+  look(offset: number): Promise<string | undefined>;
 }
 
 /** A position this instance wrote to the positions topic, as compact ids name it. */
@@ -83,6 +88,16 @@ export class PositionJournal {
   learned(offset: number, text: string): void {
     this.known.set(offset, text);
     if (this.known.size > this.maxKept) this.known.delete(this.known.keys().next().value!);
+  }
+
+  /**
+   * Makes sure the checkpoint at `offset` is known here, reading it from the positions topic when
+   * memory no longer (or not yet) has it: an id stays good for as long as Kafka keeps its checkpoint.
+   */
+  async lookUp(offset: number): Promise<void> {
+    if (this.known.has(offset) || !this.writer) return;
+    const text = await this.writer.look(offset);
+    if (text !== undefined) this.learned(offset, text);
   }
 
   /** The position a checkpoint holds, if it is still kept. */

@@ -20,7 +20,7 @@ import { OWNERSHIP, type Ownership, type ResumeScope } from '../ownership/owners
 import { FlushScheduler } from '../sse/flush-scheduler.js';
 import { bridgeToNest } from '../sse/nest-sse.bridge.js';
 import { FrameCache } from '../sse/sse-frame.js';
-import type { ResumePlan } from './resume-plan.js';
+import { checkpointLookUp, type ResumePlan } from './resume-plan.js';
 import {
   StreamConnection,
   type ConnectionOwner,
@@ -133,6 +133,14 @@ export class EventStreamService implements ConnectionOwner, BeforeApplicationShu
       this.metrics.streamOpened();
       return connection;
     });
+  }
+
+  /**
+   * What must be read before the request's stream can be planned (a checkpoint its id names that
+   * this instance does not hold), or undefined: most requests open at once.
+   */
+  lookUp(request: StreamRequest): Promise<void> | undefined {
+    return checkpointLookUp(request.resumeFrom, this.log);
   }
 
   resumeScope(userId: string): ResumeScope {

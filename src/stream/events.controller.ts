@@ -83,8 +83,12 @@ export class EventsController {
     @Req() request: Request,
     @Query() query: Record<string, unknown>,
     @Headers('last-event-id') lastEventId: string | undefined,
-  ): Observable<MessageEvent> {
+  ): Observable<MessageEvent> | Promise<Observable<MessageEvent>> {
+    const asked = streamRequest(query, lastEventId);
     // The stream writes its frames to the response itself, past Nest (see nest-sse.bridge.ts).
-    return this.streams.open(user, streamRequest(query, lastEventId), request.res!, requestIdOf(request));
+    const open = () => this.streams.open(user, asked, request.res!, requestIdOf(request));
+    // Nest waits for a promised stream before it writes anything: a refusal is still a 4xx.
+    const lookingUp = this.streams.lookUp(asked);
+    return lookingUp ? lookingUp.then(open) : open();
   }
 }

@@ -2,7 +2,7 @@ import type { PartitionLogService } from '../log/partition-log.service.js';
 import type { ResumeScope } from '../ownership/ownership.js';
 import { RESET_MESSAGES } from '../sse/sse-frame.js';
 import { newLog, positionOf } from '../testing/fixtures.js';
-import { planResume, resumeFrom, type ResumePlan } from './resume-plan.js';
+import { checkpointLookUp, planResume, resumeFrom, type ResumePlan } from './resume-plan.js';
 
 const CONFIGURED = ['orders', 'chat', 'alerts'];
 const EVERY_SLOT: ResumeScope = () => true;
@@ -121,5 +121,27 @@ describe(planResume.name, () => {
       'malformed-id',
       'unknown-position',
     ]);
+  });
+});
+
+describe(checkpointLookUp.name, () => {
+  it('should read from the topic a checkpoint an id names and this instance does not hold, and only that', async () => {
+    const { log } = newLog([['orders', 0]]);
+    const looked: number[] = [];
+    log.journalWith({
+      write: () => Promise.resolve(0),
+      look: (offset) => {
+        looked.push(offset);
+        return Promise.resolve('orders=AQs');
+      },
+    });
+
+    await checkpointLookUp(resumeFrom('orders/0/3;@z'), log);
+
+    expect(looked).toEqual([35]);
+    expect(log.checkpoint(35)?.format(['orders'])).toBe('orders=AQs');
+    expect(checkpointLookUp(resumeFrom('orders/0/3;@z'), log)).toBeUndefined();
+    expect(checkpointLookUp(resumeFrom('orders=AQs'), log)).toBeUndefined();
+    expect(checkpointLookUp(resumeFrom(undefined), log)).toBeUndefined();
   });
 });

@@ -29,6 +29,16 @@ export function resumeFrom(lastEventId: string | undefined): ResumeFrom {
   return cursor ? { kind: 'cursor', cursor } : { kind: 'malformed' };
 }
 
+/**
+ * A compact id naming a checkpoint this instance does not hold (older than memory keeps, or written
+ * a moment ago by another instance): read it from the positions topic before the plan is made.
+ * Undefined when nothing needs reading.
+ */
+export function checkpointLookUp(from: ResumeFrom, log: LogReader): Promise<void> | undefined {
+  if (from.kind !== 'journal' || log.checkpoint(from.cursor.checkpoint)) return undefined;
+  return log.lookUpCheckpoint(from.cursor.checkpoint);
+}
+
 /** The position a compact id names, from the checkpoint it names; undefined if that is not kept. */
 function journalPosition(
   from: Extract<ResumeFrom, { kind: 'journal' }>,

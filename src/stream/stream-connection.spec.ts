@@ -339,6 +339,7 @@ describe(StreamConnection.name, () => {
           log.learnCheckpoint(offset, text);
           return Promise.resolve(offset++);
         },
+        look: (at) => Promise.resolve(written.get(at)),
       });
     });
 
