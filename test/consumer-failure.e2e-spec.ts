@@ -60,7 +60,7 @@ describe('A Kafka consumer that cannot be replaced (e2e)', () => {
     expect(code).toBe(1);
     await stream.waitForEnd();
     expect(stream.text.trimEnd().split('\n\n').at(-1)).toMatch(
-      /^event: checkpoint\nid: notifications=[\w-]+\n(retry: \d+\n)?: shutdown\ndata: ?$/,
+      /^event: checkpoint\nid: (?:@[\w.-]+|notifications=[\w-]+)\n(retry: \d+\n)?: shutdown\ndata: ?$/,
     );
     expect(gateway.output()).toContain('could not be replaced');
   }, 150_000);

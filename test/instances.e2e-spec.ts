@@ -91,7 +91,7 @@ describe('Several instances, restarts and shutdown (e2e)', () => {
     await raw.waitForEnd();
     const lastBlock = raw.text.trimEnd().split('\n\n').at(-1)!;
     expect(lastBlock).toMatch(
-      /^event: checkpoint\nid: notifications=[\w-]+\nretry: 200\n: shutdown\ndata: ?$/,
+      /^event: checkpoint\nid: (?:@[\w.-]+|notifications=[\w-]+)\nretry: 200\n: shutdown\ndata: ?$/,
     );
     const lastId = /^id: (.*)$/m.exec(lastBlock)![1]!;
 
@@ -199,7 +199,7 @@ describe('Several instances, restarts and shutdown (e2e)', () => {
       expect(raw.endedAt! - signalledAt).toBeGreaterThanOrEqual(DELAY_MS);
       const lastBlock = raw.text.trimEnd().split('\n\n').at(-1)!;
       expect(lastBlock).toMatch(
-        /^event: checkpoint\nid: notifications=[\w-]+\nretry: 200\n: shutdown\ndata: ?$/,
+        /^event: checkpoint\nid: (?:@[\w.-]+|notifications=[\w-]+)\nretry: 200\n: shutdown\ndata: ?$/,
       );
       const lastId = /^id: (.*)$/m.exec(lastBlock)![1]!;
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { LogPosition } from '../src/log/log-position.js';
+import { namedPosition, resumeFrom } from '../src/stream/resume-plan.js';
 import { ensureTopics, splitList } from '../scripts/kafka-topics.mjs';
 import { produceWithJava, type JavaCodec } from './support/java-producer.js';
 import { createTestProducer, type TestProducer } from './support/kafka-producer.js';
@@ -158,7 +159,7 @@ describe('The Kafka edge (e2e)', () => {
       0, 1, 2, 3, 4, 10, 11, 12, 13, 14, 20, 21, 22, 23, 24,
     ]);
     const last = stream.events.at(-1)!;
-    expect(LogPosition.parse(last.id)!.partitionCount(topic)).toBe(3);
+    expect(namedPosition(resumeFrom(last.id), gateway.log)!.partitionCount(topic)).toBe(3);
 
     stream.close();
     await producer.sendRaw(topic, notes(sub, 30, 2), 2);

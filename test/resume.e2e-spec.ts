@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { LogPosition } from '../src/log/log-position.js';
+import { namedPosition, resumeFrom } from '../src/stream/resume-plan.js';
 import { createTestProducer, type TestProducer } from './support/kafka-producer.js';
 import { TestStream } from './support/sse-client.js';
 import { startTestGateway, type TestGateway } from './support/test-gateway.js';
@@ -189,7 +189,8 @@ describe('Resumable streams (e2e)', () => {
           })),
         );
         await waitFor(
-          () => small.log.resume(sub, ['orders'], LogPosition.parse(old.id)!).kind === 'gap',
+          () =>
+            small.log.resume(sub, ['orders'], namedPosition(resumeFrom(old.id), small.log)!).kind === 'gap',
           'the id to be beyond the horizon',
         );
 

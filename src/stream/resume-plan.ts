@@ -39,6 +39,15 @@ export function checkpointLookUp(from: ResumeFrom, log: LogReader): Promise<void
   return log.lookUpCheckpoint(from.cursor.checkpoint);
 }
 
+/**
+ * Where the client stood by its id: the id's own cursor, or the checkpoint a compact id names with
+ * what the id adds; undefined without an id, for a malformed one, or a checkpoint not known here.
+ */
+export function namedPosition(from: ResumeFrom, log: LogReader): LogPosition | undefined {
+  if (from.kind === 'cursor') return from.cursor;
+  return from.kind === 'journal' ? journalPosition(from, log) : undefined;
+}
+
 /** The position a compact id names, from the checkpoint it names; undefined if that is not kept. */
 function journalPosition(
   from: Extract<ResumeFrom, { kind: 'journal' }>,
@@ -81,7 +90,7 @@ export function planResume(from: ResumeFrom, context: ResumeContext): ResumePlan
   if (from.kind === 'live') return from;
   if (from.kind === 'malformed') return { kind: 'reset', reason: 'malformed-id' };
   const { topics, configuredTopics, scope, log } = context;
-  const cursor = from.kind === 'cursor' ? from.cursor : journalPosition(from, log);
+  const cursor = namedPosition(from, log);
   // A checkpoint no longer kept (or from another cluster) names nothing this gateway can read from.
   if (!cursor) return { kind: 'reset', reason: 'beyond-horizon' };
   for (const topic of cursor.topics()) {

@@ -394,6 +394,15 @@ describe(StreamConnection.name, () => {
       ]);
     });
 
+    it('should open a live stream with the compact id a client reconnects with', async () => {
+      publish(log, eventOf('orders', 0, 0, bob));
+      await checkpoint();
+
+      connect(['orders']).start();
+
+      expect(response.blocks[0]).toMatch(/^event: checkpoint\nid: @a\n/);
+    });
+
     it('should carry the full cursor until a checkpoint is written', async () => {
       connect(['orders']).start();
       publish(log, eventOf('orders', 0, 0, alice));

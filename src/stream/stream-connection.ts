@@ -114,20 +114,20 @@ export class StreamConnection implements HubSubscriber, WheelTask, BridgedStream
     });
     const start = log.liveStart(topics);
     if (plan.kind === 'resume') start.overlay(plan.from);
-    const startId = start.format(topics);
-    this.sink.open(openingMessage(startId, settings.retryMs));
-    if (plan.kind === 'reset') this.writer.enqueue(resetFrame(plan.reason, startId));
     const lifetimeEnd = this.openedAt + settings.maxLifetimeMs * (1 - LIFETIME_JITTER * Math.random());
     this.endsBecause = lifetimeEnd < this.user.expiresAt ? 'lifetime' : 'expired';
     this.endsAt = Math.min(lifetimeEnd, this.user.expiresAt);
     this.nextBeatAt = this.openedAt + settings.heartbeatMs;
+    // Live at once: the opening id is already the compact one a client reconnects with.
+    if (plan.kind !== 'resume') this.goLive(start);
+    const startId = plan.kind === 'resume' ? start.format(topics) : this.resumePoint();
+    this.sink.open(openingMessage(startId, settings.retryMs));
+    if (plan.kind === 'reset') this.writer.enqueue(resetFrame(plan.reason, startId));
     this.schedule();
     this.owner.opened(this, plan);
     if (plan.kind === 'resume') {
       this.resume = new StreamResume(this, start, settings.slowClientMaxPending);
       this.resume.next();
-    } else {
-      this.goLive(start);
     }
   }
 
