@@ -1,20 +1,11 @@
 import { Backoff } from './backoff.js';
 import type { Environment } from './environment.js';
-import type { Feed } from './feed.js';
+import type { Feed, StreamState } from './feed.js';
 import { SseConnection, type ConnectionEnd, type SseBlock } from './sse-connection.js';
 import { fatalRefusal, StreamError } from './stream-error.js';
 import { rotationDelay, tokenOf, type GetToken, type Token } from './token.js';
 
-/** The state of the stream, as the application sees it. */
-export type StreamState =
-  | { readonly status: 'connecting' }
-  | { readonly status: 'live' }
-  /** The stream dropped; the next attempt starts in `inMs`. */
-  | { readonly status: 'reconnecting'; readonly inMs: number; readonly cause: string }
-  /** Closed by `close()`, or given up with `error`. */
-  | { readonly status: 'closed'; readonly error?: StreamError }
-  /** `getToken` returned null, or a token for another user than the one the client serves. */
-  | { readonly status: 'signed-out' };
+export type { StreamState } from './feed.js';
 
 export interface StreamListener {
   /** An event or a reset (checkpoints are not passed on), and the last id after it. */

@@ -1,6 +1,16 @@
-import type { StreamState } from './event-stream.js';
-import type { SseBlock } from './sse-connection.js';
+import type { SseBlock } from './sse-parser.js';
 import type { StreamError } from './stream-error.js';
+
+/** The state of the stream, as the application sees it. */
+export type StreamState =
+  | { readonly status: 'connecting' }
+  | { readonly status: 'live' }
+  /** The stream dropped; the next attempt starts in `inMs`. */
+  | { readonly status: 'reconnecting'; readonly inMs: number; readonly cause: string }
+  /** Closed by `close()`, or given up with `error`. */
+  | { readonly status: 'closed'; readonly error?: StreamError }
+  /** `getToken` returned null, or a token for another user than the one the client serves. */
+  | { readonly status: 'signed-out' };
 
 /** Where a tab's events come from: its own stream, or the leader tab's. */
 export interface Feed {

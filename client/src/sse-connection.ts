@@ -1,14 +1,8 @@
 import { retryAfterMs } from './backoff.js';
 import type { Environment } from './environment.js';
-import { sseParser } from './sse-parser.js';
+import { sseParser, type SseBlock } from './sse-parser.js';
 
-/** One message of the stream, as the SSE format defines it (`type` defaults to `message`). */
-export interface SseBlock {
-  readonly type: string;
-  readonly data: string;
-  /** Only when the block carries an `id:` field. */
-  readonly id: string | undefined;
-}
+export type { SseBlock } from './sse-parser.js';
 
 /** How a connection ended. */
 export type ConnectionEnd =

@@ -1,4 +1,10 @@
-import type { SseBlock } from './sse-connection.js';
+/** One message of the stream, as the SSE format defines it (`type` defaults to `message`). */
+export interface SseBlock {
+  readonly type: string;
+  readonly data: string;
+  /** Only when the block carries an `id:` field. */
+  readonly id: string | undefined;
+}
 
 const LINE = /\r\n|\r|\n/;
 
