@@ -13,12 +13,14 @@ message has:
 
 - \`event:\` the record's \`type\`;
 - \`data:\` the record's \`data\`, as JSON;
-- \`id:\` the event's Kafka position then the stream's cursor, e.g.
-  \`orders/1/98;chat=AQs~orders=A6UT3hEY\`. Treat it as opaque: it means the same on every instance.
+- \`id:\` the event's Kafka position then where the stream stands, e.g. \`orders/1/98;@4b\` (a
+  checkpoint every instance can resolve, at most 128 header-safe characters) or, while a stream
+  catches up, the full cursor \`orders/1/98;chat=AQs~orders=A6UT3hEY\`. Treat it as opaque: it
+  means the same on every instance.
 
 The gateway also sends \`event: checkpoint\` (empty data: a resume point, on start, on every
 heartbeat and before it ends a stream; the first also carries \`retry:\`) and \`event: reset\`
-(\`data: {"reason": "too-old" | "unknown-position" | "malformed-id" | "log-changed", "message": "..."}\`) when a
+(\`data: {"reason": "expired" | "beyond-horizon" | "unknown-position" | "malformed-id" | "log-changed", "message": "..."}\`) when a
 \`Last-Event-ID\` cannot be served completely: refetch your state, the stream then continues live.
 
 EventSource resumes by itself with \`Last-Event-ID\`; \`?lastEventId=\` does the same on a first

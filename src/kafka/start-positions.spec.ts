@@ -49,6 +49,39 @@ describe(StartPositions.name, () => {
     );
   });
 
+  it('should wait for partitions whose leader is not elected yet, then start them', async () => {
+    const { log } = newLog([]);
+    let refusals = 2;
+    const electing = {
+      ...admin,
+      fetchTopicOffsets: () =>
+        refusals-- > 0
+          ? Promise.reject(Object.assign(new Error('This server is not the leader'), { retriable: true }))
+          : admin.fetchTopicOffsets(),
+    };
+
+    await new StartPositions(log, new ConsumerHealthService(), 60_000, { totalMs: 1_000, firstMs: 1 }).fromWindow(
+      electing,
+      ['orders'],
+      ['orders'],
+      NOW,
+    );
+
+    expect(refusals).toBe(-1);
+    expect(log.nextOffset('orders', 0)).toBe(10);
+  });
+
+  it('should fail start-up on an error that waiting does not cure, or when the wait runs out', async () => {
+    const failing = (retriable: boolean) => ({
+      ...admin,
+      fetchTopicOffsets: () => Promise.reject(Object.assign(new Error(`retriable ${retriable}`), { retriable })),
+    });
+    const sut = new StartPositions(newLog([]).log, new ConsumerHealthService(), 60_000, { totalMs: 20, firstMs: 1 });
+
+    await expect(sut.fromWindow(failing(false), ['orders'], ['orders'], NOW)).rejects.toThrow('retriable false');
+    await expect(sut.fromWindow(failing(true), ['orders'], ['orders'], NOW)).rejects.toThrow('retriable true');
+  });
+
   it('should seek assigned partitions the log knows to where processing stands, and leave the others', () => {
     const { log } = newLog([['orders', 0]]);
     log.advanceTo('orders', 0, 42);

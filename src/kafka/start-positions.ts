@@ -2,6 +2,14 @@ import type { Admin, Assignment, Consumer } from 'kafkajs';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { ConsumerHealthService } from './consumer-health.service.js';
 
+/** How long start-up waits for partitions that have no leader yet, and the first pause. */
+export interface LeaderWait {
+  readonly totalMs: number;
+  readonly firstMs: number;
+}
+
+const LEADER_WAIT: LeaderWait = { totalMs: 30_000, firstMs: 100 };
+
 /**
  * Where the consumer reads each partition. At start-up, from where the replay window starts
  * (offsets by timestamp), so the history is warm once processing reaches the log end of then.
@@ -14,6 +22,7 @@ export class StartPositions {
     private readonly log: PartitionLog,
     private readonly health: ConsumerHealthService,
     private readonly windowMs: number,
+    private readonly leaderWait: LeaderWait = LEADER_WAIT,
   ) {}
 
   /**
@@ -35,15 +44,32 @@ export class StartPositions {
     }
     const since = now - this.windowMs;
     for (const topic of topics) {
-      const [starts, ends] = await Promise.all([
-        admin.fetchTopicOffsetsByTimestamp(topic, since),
-        admin.fetchTopicOffsets(topic),
-      ]);
+      const [starts, ends] = await this.whileLeadersMove(() =>
+        Promise.all([admin.fetchTopicOffsetsByTimestamp(topic, since), admin.fetchTopicOffsets(topic)]),
+      );
       for (const { partition, offset } of starts) {
         const start = Number(offset);
         const end = Number(ends.find((candidate) => candidate.partition === partition)?.high ?? offset);
         this.log.startPartition(topic, partition, start, end);
         this.health.expectEnd(topic, partition, start, end);
+      }
+    }
+  }
+
+  /**
+   * A topic created moments before start-up (a deploy that creates its topics first) can have
+   * partitions whose leader is not elected yet; the broker says so with a retriable error. Those
+   * are retried for a bounded time; anything else, or still failing at the deadline, fails start-up.
+   */
+  private async whileLeadersMove<T>(ask: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.leaderWait.totalMs;
+    for (let delayMs = this.leaderWait.firstMs; ; delayMs *= 2) {
+      try {
+        return await ask();
+      } catch (error) {
+        const retriable = (error as { retriable?: unknown } | null)?.retriable === true;
+        if (!retriable || Date.now() + delayMs > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
       }
     }
   }
