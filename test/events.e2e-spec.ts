@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { namedPosition, resumeFrom } from '../src/stream/resume-plan.js';
 import { RawStream, TestStream, type ReceivedEvent } from './support/sse-client.js';
 import { useGatewaySuite } from './support/gateway-suite.js';
 import { signToken } from './support/tokens.js';
@@ -165,12 +166,12 @@ describe('Kafka events to per-user streams (e2e)', () => {
     await suite.producer.send('orders', [note(1, { userId: user('ivan') }, 'order.created')], 2);
     const event = await ivan.waitForEvent((received) => received.type === 'order.created');
 
-    // The event's position, then the checkpoint the stream stands on (nothing else was given).
-    const [, offset, name] = /^orders\/2\/(\d+);@([0-9a-z]+)$/.exec(event.id) ?? [];
-    expect(name).toBeDefined();
-    expect(suite.gateway.log.checkpoint(parseInt(name!, 36))!.get('orders', 2)).toBeLessThanOrEqual(
-      Number(offset),
-    );
+    // The event's position, then the checkpoint the stream stands on and, when the stream has moved
+    // past it, where (`.<given>`); resolved, that is the position just after the event.
+    const [, offset, name] = /^orders\/2\/(\d+);@([0-9a-z]+)(?:\.[\w-]+)?$/.exec(event.id) ?? [];
+    expect(offset).toBeDefined();
+    expect(suite.gateway.log.checkpoint(parseInt(name!, 36))).toBeDefined();
+    expect(namedPosition(resumeFrom(event.id), suite.gateway.log)!.get('orders', 2)).toBe(Number(offset) + 1);
   });
 
   it('should start with a retry hint and a resume point, then send heartbeat comments', async () => {

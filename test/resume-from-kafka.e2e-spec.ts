@@ -150,10 +150,11 @@ describe('Resuming from Kafka (e2e)', () => {
     await waitFor(() => numbers(probe).length === 1, 'the first event');
     const away = probe.lastId!;
     probe.close();
-    // A range that takes a while to read, then one event every client missed.
-    await produceWithJava(D!, 0, 'gzip', ['@empty:20000']);
+    // A range that takes longer to read than a thousand streams take to open (with 20,000 records
+    // the last ones sometimes arrived after the pass had ended), then one event every client missed.
+    await produceWithJava(D!, 0, 'gzip', ['@empty:100000']);
     await producer.send(D!, [{ type: 'notification', data: { n: 1 }, broadcast: true }], 0);
-    await processed(D!, 0, 20_002);
+    await processed(D!, 0, 100_002);
     const startedBefore = await gateway.metric('gateway_catchups_total', { outcome: 'started' });
 
     const clients = await Promise.all(
