@@ -12,7 +12,7 @@ import 'reflect-metadata';
 import { Controller, Get, Headers, HttpCode, Module, Sse, UnauthorizedException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Observable } from 'rxjs';
-import { verifyHs256 } from './jwt.mjs';
+import { verifyHs256 } from './harness/jwt.mjs';
 
 const secret = process.env.JWT_SECRET ?? '';
 if (secret.length < 32) {

@@ -8,8 +8,8 @@ import { benchDir, forkChild, stopChild, waitFor } from './processes.mjs';
 import { LatencyHistogram } from './stats.mjs';
 
 /**
- * @typedef {import('./load-client.mjs').Progress} Progress
- * @typedef {import('./load-client.mjs').ClientStats} ClientStats
+ * @typedef {import('../load-client.mjs').Progress} Progress
+ * @typedef {import('../load-client.mjs').ClientStats} ClientStats
  */
 
 /** Source addresses 127.0.0.2 … 127.0.0.254; each has ~28k ephemeral ports. */

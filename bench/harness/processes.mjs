@@ -9,7 +9,8 @@ import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-export const benchDir = dirname(fileURLToPath(import.meta.url));
+/** bench/, where the processes the harness starts live (load clients, probe, floors). */
+export const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const projectRoot = resolve(benchDir, '..');
 
 /** @type {Set<import('node:child_process').ChildProcess>} */

@@ -63,6 +63,72 @@ export function get(object, path) {
   return value;
 }
 
+/** The figures whose gateway ÷ raw floor ratio every run records, by scenario. */
+const RATIO_FIGURES = {
+  idle: ['rssPerStreamBytes', 'heapPerStreamBytes', 'connectsPerSecond'],
+  targeted: [
+    'deliveriesPerSecond',
+    'targetCpuMicrosPerDelivery',
+    'latency.p50Ms',
+    'latency.p99Ms',
+    'latency.maxMs',
+  ],
+  broadcast: [
+    'deliveriesPerSecond',
+    'targetCpuMicrosPerDelivery',
+    'latency.p50Ms',
+    'latency.p99Ms',
+    'latency.maxMs',
+  ],
+  fanout: ['latency.p50Ms', 'latency.p99Ms', 'latency.maxMs', 'targetCpuMicrosPerDelivery'],
+  steady: [
+    'deliveriesPerSecond',
+    'targetCpuMicrosPerDelivery',
+    'latency.p50Ms',
+    'latency.p99Ms',
+    'latency.maxMs',
+  ],
+  steadyModerate: [
+    'deliveriesPerSecond',
+    'targetCpuMicrosPerDelivery',
+    'latency.p50Ms',
+    'latency.p99Ms',
+    'latency.maxMs',
+  ],
+};
+
+/**
+ * Gateway ÷ floor for every figure the two have in common (the results file's `ratios`).
+ * @param {object | undefined} gateway
+ * @param {object | undefined} raw
+ * @param {{ recordsPerSecond: number }} consume
+ */
+export function ratios(gateway, raw, consume) {
+  const numberAt = (/** @type {unknown} */ object, /** @type {string} */ path) => {
+    const value = get(object, path);
+    return typeof value === 'number' ? value : NaN;
+  };
+  const quotient = (/** @type {number} */ a, /** @type {number} */ b) =>
+    Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? Math.round((a / b) * 1000) / 1000 : null;
+  /** @type {Record<string, number | null>} */
+  const out = {};
+  if (gateway && raw) {
+    for (const [scenario, names] of Object.entries(RATIO_FIGURES)) {
+      for (const name of names) {
+        const path = `${scenario}.${name}`;
+        out[path] = quotient(numberAt(gateway, path), numberAt(raw, path));
+      }
+    }
+  }
+  if (gateway) {
+    out['targeted.eventsPerSecond/kafkaConsume'] = quotient(
+      numberAt(gateway, 'targeted.eventsPerSecond'),
+      consume.recordsPerSecond,
+    );
+  }
+  return out;
+}
+
 /**
  * What the report reads of the results bench/run.mjs writes as JSON; the targets' figures are
  * read by path.
