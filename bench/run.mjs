@@ -8,7 +8,7 @@
  * Order (targets run one after the other, never together, so they never share the two cores):
  *   Kafka (embedded unless KAFKA_BROKERS) → topic → for the gateway, then the raw SSE floor:
  *   start it, idle, warm-up, targeted, broadcast, fan-out, steadyModerate, steady, stop it →
- *   the Nest @Sse() floor's idle streams → the wide topic → the reconnect storm → cursor cost →
+ *   the Nest @Sse() floors' idle streams (Express, then Fastify) → the wide topic → the reconnect storm → cursor cost →
  *   the Kafka consume floors → results JSON + Markdown.
  */
 import kafkajs from 'kafkajs';
@@ -97,8 +97,9 @@ async function runTarget(session, params, kind, shared) {
 }
 
 /**
- * Idle streams only, on a floor that does nothing else.
- * @param {Session} session @param {BenchParams} params @param {'nest'} kind @param {Shared} shared
+ * Idle streams only (the Nest floors do nothing else).
+ * @param {Session} session @param {BenchParams} params @param {import('./harness/targets.mjs').TargetKind} kind
+ * @param {Shared} shared
  */
 async function idleOnly(session, params, kind, shared) {
   const ctx = await startTarget(session, params, kind, { ...shared, topic: params.topic, name: '' });
@@ -107,6 +108,47 @@ async function idleOnly(session, params, kind, shared) {
   } finally {
     await ctx.stop();
   }
+}
+
+/**
+ * What follows the targets' runs: the wide topic, the reconnect storm, the cursor's cost and the
+ * Kafka consume floors (over every record the run produced).
+ * @param {Session} session @param {BenchParams} params @param {string[]} brokers
+ */
+async function beyondTheTargets(session, params, brokers) {
+  /** @type {Partial<Record<'gateway' | 'raw', Awaited<ReturnType<typeof wideScenario>>>>} */
+  const wide = {};
+  if (params.widePartitions > 0) {
+    const topic = `${params.topic}-wide`;
+    await ensureTopics(brokers, [topic], params.widePartitions);
+    const wideProducer = new BenchProducer(brokers, topic);
+    await wideProducer.connect();
+    const disconnectWide = session.onCleanup('wide producer', () => wideProducer.disconnect());
+    for (const kind of params.targets) {
+      wide[kind] = await wideScenario(session, params, kind, { brokers, producer: wideProducer, topic });
+    }
+    await disconnectWide();
+  }
+  let storm = null;
+  if (params.stormRate > 0 && params.targets.includes('gateway')) {
+    const topic = `${params.topic}-storm`;
+    await ensureTopics(brokers, [topic], params.partitions);
+    storm = await stormScenario(session, params, { brokers, topic });
+  }
+  const cursor = await cursorCost(params);
+  const kafkaConsume = await consumeFloor(session, brokers, params.topic, 'eachMessage');
+  const eachBatch = await consumeFloor(session, brokers, params.topic, 'eachBatch');
+  const platformatic = await platformaticFloor(session, brokers, params.topic).catch(
+    (/** @type {unknown} */ err) => {
+      session.log(`[kafka consume floor] @platformatic/kafka: not measured (${String(err)})`);
+      return null;
+    },
+  );
+  return {
+    wide: { gateway: wide.gateway ?? null, raw: wide.raw ?? null, cursor },
+    storm,
+    kafkaConsume: { ...kafkaConsume, eachBatch, platformatic },
+  };
 }
 
 /**
@@ -134,45 +176,20 @@ async function bench(session, params, env) {
   await producer.connect();
   const disconnectProducer = session.onCleanup('producer', () => producer.disconnect());
 
-  /** @type {Partial<Record<'gateway' | 'raw', Awaited<ReturnType<typeof runTarget>>>>} */
+  /** @type {Partial<Record<'gateway' | 'raw', Partial<Awaited<ReturnType<typeof runTarget>>>>>} */
   const targets = {};
   /** @type {Shared} */
   const shared = { brokers, producer };
-  for (const kind of params.targets) targets[kind] = await runTarget(session, params, kind, shared);
-  const nestIdle =
-    params.nestFloor && params.targets.includes('gateway')
-      ? await idleOnly(session, params, 'nest', shared)
-      : null;
+  for (const kind of params.targets) {
+    targets[kind] = params.idleOnly
+      ? { idle: await idleOnly(session, params, kind, shared) }
+      : await runTarget(session, params, kind, shared);
+  }
+  const nestFloors = params.nestFloor && params.targets.includes('gateway');
+  const nestIdle = nestFloors ? await idleOnly(session, params, 'nest', shared) : null;
+  const nestFastifyIdle = nestFloors ? await idleOnly(session, params, 'nestFastify', shared) : null;
   await disconnectProducer();
-
-  /** @type {Partial<Record<'gateway' | 'raw', Awaited<ReturnType<typeof wideScenario>>>>} */
-  const wide = {};
-  if (params.widePartitions > 0) {
-    const topic = `${params.topic}-wide`;
-    await ensureTopics(brokers, [topic], params.widePartitions);
-    const wideProducer = new BenchProducer(brokers, topic);
-    await wideProducer.connect();
-    const disconnectWide = session.onCleanup('wide producer', () => wideProducer.disconnect());
-    for (const kind of params.targets) {
-      wide[kind] = await wideScenario(session, params, kind, { brokers, producer: wideProducer, topic });
-    }
-    await disconnectWide();
-  }
-  let storm = null;
-  if (params.stormRate > 0 && params.targets.includes('gateway')) {
-    const topic = `${params.topic}-storm`;
-    await ensureTopics(brokers, [topic], params.partitions);
-    storm = await stormScenario(session, params, { brokers, topic });
-  }
-  const cursor = await cursorCost(params);
-  const kafkaConsume = await consumeFloor(session, brokers, params.topic, 'eachMessage');
-  const kafkaConsumeBatch = await consumeFloor(session, brokers, params.topic, 'eachBatch');
-  const platformatic = await platformaticFloor(session, brokers, params.topic).catch(
-    (/** @type {unknown} */ err) => {
-      session.log(`[kafka consume floor] @platformatic/kafka: not measured (${String(err)})`);
-      return null;
-    },
-  );
+  const rest = params.idleOnly ? undefined : await beyondTheTargets(session, params, brokers);
 
   const { startedAt, finishedAt, wallSeconds, machine, node, git } = session.facts();
   const results = {
@@ -192,13 +209,14 @@ async function bench(session, params, env) {
     },
     gateway: targets.gateway ?? null,
     floors: {
-      kafkaConsume: { ...kafkaConsume, eachBatch: kafkaConsumeBatch, platformatic },
+      kafkaConsume: rest?.kafkaConsume ?? null,
       rawSse: targets.raw ?? null,
       nestSse: nestIdle && { idle: nestIdle },
+      nestFastifySse: nestFastifyIdle && { idle: nestFastifyIdle },
     },
-    wide: { gateway: wide.gateway ?? null, raw: wide.raw ?? null, cursor },
-    storm,
-    ratios: ratios(targets.gateway, targets.raw, kafkaConsumeBatch),
+    wide: rest?.wide ?? null,
+    storm: rest?.storm ?? null,
+    ratios: ratios(targets.gateway, targets.raw, rest?.kafkaConsume.eachBatch ?? { recordsPerSecond: NaN }),
     workDir: session.workDir,
   };
   const markdown = markdownReport(results);

@@ -108,8 +108,12 @@ export function benchParams(env) {
     if (!(/** @type {readonly string[]} */ (BENCH_TARGETS).includes(target)))
       throw new ParamError(`BENCH_TARGETS: unknown target ${target}`);
   }
+  const idleOnly = env.BENCH_IDLE_ONLY === '1';
   return {
-    mode: smoke ? 'smoke' : 'full',
+    // An idle-only run is neither: `npm run simulate` must not take it for a standard run.
+    mode: idleOnly ? 'idle' : smoke ? 'smoke' : 'full',
+    /** Only the idle scenario, on the gateway and every floor (BENCH_IDLE_ONLY=1). */
+    idleOnly,
     streams,
     durationS,
     steadyDurationS: numberEnv(env, 'BENCH_STEADY_DURATION_S', durationS, 0.5, 3600),
@@ -139,7 +143,7 @@ export function benchParams(env) {
     widePartitions: Math.round(numberEnv(env, 'BENCH_WIDE_PARTITIONS', smoke ? 8 : 64, 0, 1000)),
     /** Broadcasts sent one at a time in the fan-out scenario. */
     fanoutEvents: Math.round(numberEnv(env, 'BENCH_FANOUT_EVENTS', smoke ? 2 : 10, 1, 1000)),
-    /** Whether idle streams are also measured on the Nest @Sse() floors (BENCH_NEST_FLOOR=0 leaves them out). */
+    /** Whether idle streams are also measured on the Nest @Sse() floors, Express and Fastify (BENCH_NEST_FLOOR=0 leaves them out). */
     nestFloor: env.BENCH_NEST_FLOOR !== '0',
     /** Records a second of the storm's 15 minutes of history (0 leaves the storm out). */
     stormRate: numberEnv(env, 'BENCH_STORM_RATE', smoke ? 5 : 100, 0, 10_000),

@@ -20,9 +20,14 @@ import { drain } from './traffic.mjs';
  * hold idle streams: what the framework alone keeps per connection, on each HTTP adapter.
  */
 export const TARGET_KINDS = {
-  gateway: { name: 'gateway', file: '' },
-  raw: { name: 'raw SSE floor', file: 'raw-sse-server.mjs' },
-  nest: { name: 'Nest @Sse() floor', file: 'nest-sse-floor.mjs' },
+  gateway: { name: 'gateway', file: '', env: {} },
+  raw: { name: 'raw SSE floor', file: 'raw-sse-server.mjs', env: {} },
+  nest: { name: 'Nest @Sse() floor', file: 'nest-sse-floor.mjs', env: { NEST_FLOOR_ADAPTER: 'express' } },
+  nestFastify: {
+    name: 'Nest @Sse() floor on Fastify',
+    file: 'nest-sse-floor.mjs',
+    env: { NEST_FLOOR_ADAPTER: 'fastify' },
+  },
 };
 /** @typedef {keyof typeof TARGET_KINDS} TargetKind */
 
@@ -80,7 +85,7 @@ export function gatewayEnv({ brokers, topic, secret, heartbeatMs }, extra = {}) 
  * @returns {Promise<Context>}
  */
 export async function startTarget(session, params, kind, setup) {
-  const { name, file } = TARGET_KINDS[kind];
+  const { name, file, env } = TARGET_KINDS[kind];
   const label = `[${name}${setup.name}]`;
   const script = kind === 'gateway' ? GATEWAY_SCRIPT : join(benchDir, file);
   requireBuilt(script, 'npm run bench');
@@ -95,6 +100,7 @@ export async function startTarget(session, params, kind, setup) {
         REPLAY_MAX_BYTES: String(params.replayMaxBytes),
         // The load opens streams as fast as it can; the storm measures the open rate limit.
         STREAM_OPENS_PER_SECOND: '1000000',
+        ...env,
         ...setup.env,
       },
     ),
