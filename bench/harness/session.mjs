@@ -179,9 +179,9 @@ export class Session {
 
   /**
    * Runs `work` to its end: creates the output directories, installs the signal handlers and the
-   * overall deadline, cleans up, and exits the process (0 when `work` resolved, its code when it
-   * resolved to one, 1 when it threw).
-   * @param {() => Promise<number | void>} work
+   * overall deadline, cleans up, and exits the process: 0 when `work` resolved, 1 when it threw,
+   * or the code it resolved to, with its one-line verdict printed last (to stderr unless 0).
+   * @param {() => Promise<{ code: number, line: string } | void>} work
    * @returns {Promise<never>}
    */
   async run(work) {
@@ -195,11 +195,12 @@ export class Session {
     try {
       mkdirSync(this.workDir, { recursive: true });
       mkdirSync(this.resultsDir, { recursive: true });
-      const code = (await work()) ?? 0;
+      const outcome = await work();
       clearTimeout(watchdog);
       await this.cleanUp();
       this.log('done');
-      process.exit(code);
+      if (outcome) (outcome.code === 0 ? console.log : console.error)(outcome.line);
+      process.exit(outcome?.code ?? 0);
     } catch (err) {
       clearTimeout(watchdog);
       console.error(
