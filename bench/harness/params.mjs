@@ -207,3 +207,51 @@ export function ceilingParams(env) {
 }
 
 /** @typedef {ReturnType<typeof ceilingParams>} CeilingParams */
+
+/** `npm run soak`'s parameters (see bench/README.md, "The soak"). @param {Env} env */
+export function soakParams(env) {
+  const common = shared(env);
+  const minutes = numberEnv(env, 'SOAK_MINUTES', 60, 0.5, 7 * 24 * 60);
+  const streams = Math.round(numberEnv(env, 'SOAK_STREAMS', 10_000, 1, 19_000));
+  const replayWindowS = numberEnv(env, 'SOAK_REPLAY_WINDOW_S', 120, 10, 24 * 3600);
+  return {
+    mode: 'soak',
+    minutes,
+    streams,
+    clients: clientsFor(env, streams, common.streamsPerClient),
+    connectConcurrency: common.connectConcurrency,
+    partitions: common.partitions,
+    topic: env.BENCH_TOPIC ?? runTopic('soak'),
+    /** Events a second: each for one user; for SOAK_USERIDS_PER_EVENT users; for everyone. */
+    targetedRate: numberEnv(env, 'SOAK_TARGETED_RATE', 100, 0, 100_000),
+    userIdsRate: numberEnv(env, 'SOAK_USERIDS_RATE', 10, 0, 100_000),
+    usersPerUserIdsEvent: Math.round(numberEnv(env, 'SOAK_USERIDS_PER_EVENT', 3, 2, 100)),
+    broadcastRate: numberEnv(env, 'SOAK_BROADCAST_RATE', 0.2, 0, 1000),
+    /** Streams that reconnect with their last id, per minute, in percent of all. */
+    reconnectPercentPerMinute: numberEnv(env, 'SOAK_RECONNECT_PCT_PER_MIN', 1, 0, 100),
+    /** Streams that stop reading for `slowPauseS` of every minute, and get heavier events meanwhile. */
+    slowStreams: Math.round(numberEnv(env, 'SOAK_SLOW_STREAMS', Math.min(5, streams), 0, streams)),
+    slowPauseS: numberEnv(env, 'SOAK_SLOW_PAUSE_S', 30, 1, 59),
+    slowEventsPerSecond: numberEnv(env, 'SOAK_SLOW_EVENTS_PER_S', 10, 0, 1000),
+    slowEventBytes: Math.round(numberEnv(env, 'SOAK_SLOW_EVENT_BYTES', 2048, 0, 60_000)),
+    /** A second instance takes over half-way: started, then the first one is sent SIGTERM. */
+    restart: env.SOAK_RESTART !== '0',
+    replayWindowS,
+    sampleS: numberEnv(env, 'SOAK_SAMPLE_S', 10, 1, 600),
+    /** The stream lifetime the gateway gets: its default, 30 minutes (with jitter). */
+    streamLifetimeS: numberEnv(env, 'SOAK_STREAM_LIFETIME_S', 1800, 10, 24 * 3600),
+    /** Fails when RSS grows faster than this after warm-up, on an instance that ran long enough to tell. */
+    maxRssSlopeMiBPerHour: numberEnv(env, 'SOAK_MAX_RSS_SLOPE_MIB_PER_HOUR', 5, 0),
+    slopeMinMinutes: numberEnv(env, 'SOAK_SLOPE_MIN_MINUTES', 10, 1),
+    /** Fails when consumer lag grows faster than this after warm-up and ends above `lagFloor`. */
+    maxLagGrowthPerMinute: numberEnv(env, 'SOAK_MAX_LAG_GROWTH_PER_MIN', 10, 0),
+    lagFloor: numberEnv(env, 'SOAK_LAG_FLOOR', 100, 0),
+    drainS: numberEnv(env, 'SOAK_DRAIN_S', 60, 5, 3600),
+    heartbeatMs: common.heartbeatMs,
+    replayMaxBytes: common.replayMaxBytes,
+    nodeOptions: common.nodeOptions,
+    timeoutS: numberEnv(env, 'BENCH_TIMEOUT_S', minutes * 60 + 900, 60),
+  };
+}
+
+/** @typedef {ReturnType<typeof soakParams>} SoakParams */

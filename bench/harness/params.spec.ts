@@ -31,7 +31,7 @@ describe('bench parameters', () => {
 });
 
 describe('the entry points', () => {
-  it.each(['../run.mjs', '../ceiling.mjs'])(
+  it.each(['../run.mjs', '../ceiling.mjs', '../soak.mjs'])(
     'should do nothing on import of %s but export main',
     async (path) => {
       const listeners = process.listenerCount('SIGINT');
