@@ -52,7 +52,7 @@ function tellClients(load, command, answer) {
  * @param {string[]} brokers
  */
 export async function soakScenario(session, params, brokers) {
-  /** @type {Array<{ name: string, gateway: TargetProcess, stop: () => Promise<unknown> }>} */
+  /** @type {Array<{ name: string, gateway: TargetProcess, stop: () => Promise<unknown>, stopping?: boolean }>} */
   const live = [];
   const startGateway = async (/** @type {string} */ name) => {
     const gateway = await TargetProcess.start({
@@ -152,6 +152,7 @@ export async function soakScenario(session, params, brokers) {
     const url = new URL(second.url);
     await tellClients(load, { cmd: 'target', host: url.hostname, port: Number(url.port) }, 'targeted');
     const a = /** @type {(typeof live)[number]} */ (live.find((item) => item.name === 'A'));
+    a.stopping = true;
     await a.stop();
     live.splice(live.indexOf(a), 1);
     restart.aStoppedS = elapsedS();
@@ -175,6 +176,9 @@ export async function soakScenario(session, params, brokers) {
     session.checkStopping();
     sends.check();
     if (rollError) throw asError(rollError);
+    const gone = live.find(({ gateway, stopping }) => !stopping && !gateway.running);
+    if (gone)
+      throw new Error(`gateway ${gone.name} exited during the soak; its log: ${gone.gateway.logFile}`);
     traffic.tick();
     if (now >= nextSampleS) {
       nextSampleS += params.sampleS;
