@@ -206,6 +206,14 @@ export async function soakScenario(session, params, brokers) {
   const trafficEndS = elapsedS();
   session.log('[soak] traffic over; every stream reads again and stays; draining');
   await tellClients(load, { cmd: 'settle' }, 'settled');
+  // Streams on their way back (a reconnect on purpose, a slow reader dropped) are connected again
+  // before the last deliveries are awaited and the last samples taken; one that cannot come back
+  // shows as loss.
+  await drain(session, () => sum(load, 'connected'), params.streams, {
+    idleMs: params.drainS * 1000,
+    hardMs: params.drainS * 1000,
+    label: '[soak] streams connected again',
+  });
   await drain(session, () => sum(load, 'unique'), traffic.expectedDeliveries, {
     idleMs: params.drainS * 1000,
     hardMs: params.drainS * 3000,
