@@ -73,16 +73,10 @@ async function ceiling(session, params, env) {
       1 - share + share * params.streams,
     );
   }
-  const { startedAt, finishedAt, wallSeconds, machine, node, git } = session.facts();
   const results = {
     schema: 1,
     kind: 'ceiling',
-    startedAt,
-    finishedAt,
-    wallSeconds,
-    machine,
-    node,
-    git,
+    ...session.facts(),
     note:
       "All instances share this machine's cores with Kafka, the producer and the load clients: more instances add no CPU here. " +
       'The figures show what every-instance-reads-everything costs per record, not what N machines would sustain.',

@@ -191,15 +191,9 @@ async function bench(session, params, env) {
   await disconnectProducer();
   const rest = params.idleOnly ? undefined : await beyondTheTargets(session, params, brokers);
 
-  const { startedAt, finishedAt, wallSeconds, machine, node, git } = session.facts();
   const results = {
     schema: 1,
-    startedAt,
-    finishedAt,
-    wallSeconds,
-    machine,
-    node,
-    git,
+    ...session.facts(),
     params: { ...params, resultsDir: session.resultsDirForResults },
     kafka: {
       embedded: kafka.embedded,

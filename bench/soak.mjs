@@ -36,17 +36,11 @@ async function soak(session, params, env) {
   const kafka = await session.kafka(env);
   await ensureTopics(kafka.brokers, [params.topic], params.partitions);
   const result = await soakScenario(session, params, kafka.brokers);
-  const { startedAt, finishedAt, wallSeconds, machine, node, git } = session.facts();
   const chartFile = join(session.resultsDir, `soak-${session.stamp}.svg`);
   const results = {
     schema: 1,
     kind: 'soak',
-    startedAt,
-    finishedAt,
-    wallSeconds,
-    machine,
-    node,
-    git,
+    ...session.facts(),
     params: { ...params, resultsDir: session.resultsDirForResults },
     kafka: {
       embedded: kafka.embedded,
@@ -76,7 +70,7 @@ async function soak(session, params, env) {
   writeFileSync(
     chartFile,
     svgChart({
-      title: `kafka-sse-gateway soak, ${startedAt}: ${result.verdict.passed ? 'passed' : 'FAILED'}`,
+      title: `kafka-sse-gateway soak, ${results.startedAt}: ${result.verdict.passed ? 'passed' : 'FAILED'}`,
       subtitle: lines,
       samples: result.samples.map(({ streamsClosed: _c, resets: _r, ...figures }) => figures),
       marks: [
