@@ -9,10 +9,10 @@ const esm = {
 export default {
   projects: [
     {
-      // The gateway (src/), and scripts/ for the scaling model.
+      // The gateway (src/), scripts/ for the scaling model, and the bench's harness.
       displayName: 'gateway',
       rootDir: 'src',
-      roots: ['<rootDir>', '<rootDir>/../scripts'],
+      roots: ['<rootDir>', '<rootDir>/../scripts', '<rootDir>/../bench'],
       ...esm,
       transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/../tsconfig.json' }] },
     },

@@ -17,8 +17,8 @@
  * Everything else (checkpoints, heartbeats, ids) is skipped.
  */
 import http from 'node:http';
-import { signHs256 } from './jwt.mjs';
-import { LatencyHistogram, monotonicMs } from './stats.mjs';
+import { signHs256 } from './harness/jwt.mjs';
+import { LatencyHistogram, monotonicMs } from './harness/stats.mjs';
 
 /**
  * @typedef {{ host: string, port: number, path: string, localAddress: string, secret: string,
@@ -27,7 +27,7 @@ import { LatencyHistogram, monotonicMs } from './stats.mjs';
  * @typedef {{ opened: number, failed: number, closed: number, attempts: number, delivered: number,
  *   refused: number, lastError: string | undefined }} Progress
  * @typedef {{ delivered: number, firstAt: number | undefined, lastAt: number | undefined,
- *   histogram: import('./stats.mjs').SparseHistogram, idLength: number | undefined }} ClientStats
+ *   histogram: import('./harness/stats.mjs').SparseHistogram, idLength: number | undefined }} ClientStats
  */
 
 const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity, maxTotalSockets: Infinity });

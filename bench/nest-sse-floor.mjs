@@ -1,18 +1,20 @@
 // @ts-check
 /**
- * The Nest @Sse() floor: the least a NestJS application on the Express adapter holds per open
- * stream. One `@Sse()` route returning an Observable that emits one message (with which Nest sends
- * the headers) and then stays open, the bench's HS256 tokens checked as the raw floor checks them,
- * and nothing else: no Kafka, no guards, no logger. The benchmark opens its idle streams on it to
- * tell what the framework costs per connection from what the gateway adds on top.
+ * The Nest @Sse() floor: the least a NestJS application holds per open stream, on the Express
+ * adapter (the gateway's) or on the Fastify one (NEST_FLOOR_ADAPTER=fastify). One `@Sse()` route
+ * returning an Observable that emits one message (with which Nest sends the headers) and then
+ * stays open, the bench's HS256 tokens checked as the raw floor checks them, and nothing else: no
+ * Kafka, no guards, no logger. The benchmark opens its idle streams on it to tell what the
+ * framework costs per connection from what the gateway adds on top, and what each HTTP platform
+ * costs.
  *
- *   PORT=0 JWT_SECRET=… node bench/nest-sse-floor.mjs
+ *   PORT=0 JWT_SECRET=… [NEST_FLOOR_ADAPTER=fastify] node bench/nest-sse-floor.mjs
  */
 import 'reflect-metadata';
 import { Controller, Get, Headers, HttpCode, Module, Sse, UnauthorizedException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Observable } from 'rxjs';
-import { verifyHs256 } from './jwt.mjs';
+import { verifyHs256 } from './harness/jwt.mjs';
 
 const secret = process.env.JWT_SECRET ?? '';
 if (secret.length < 32) {
@@ -53,7 +55,17 @@ Reflect.decorate([Controller()], FloorController);
 class FloorModule {}
 Reflect.decorate([Module({ controllers: [FloorController] })], FloorModule);
 
-const app = await NestFactory.create(FloorModule, { logger: false });
+const adapter = process.env.NEST_FLOOR_ADAPTER ?? 'express';
+if (adapter !== 'express' && adapter !== 'fastify') {
+  console.error(`nest-sse-floor: NEST_FLOOR_ADAPTER=${adapter}: expected express or fastify`);
+  process.exit(1);
+}
+const app =
+  adapter === 'fastify'
+    ? await NestFactory.create(FloorModule, new (await import('@nestjs/platform-fastify')).FastifyAdapter(), {
+        logger: false,
+      })
+    : await NestFactory.create(FloorModule, { logger: false });
 const host = process.env.HOST ?? '127.0.0.1';
 await app.listen(Number(process.env.PORT ?? 0), host);
 console.log(`Listening on ${await app.getUrl()}`);

@@ -21,7 +21,7 @@
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import kafkajs from 'kafkajs';
-import { verifyHs256 } from './jwt.mjs';
+import { verifyHs256 } from './harness/jwt.mjs';
 
 const { Kafka, logLevel } = kafkajs;
 const SLOW_CLIENT_MAX_PENDING = 256 * 1024;

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { productionNodeFlags } from '../scripts/node-flags.mjs';
-import { projectRoot } from './processes.mjs';
+import { projectRoot } from './harness/processes.mjs';
 
 const { values } = parseArgs({
   options: {

@@ -8,8 +8,8 @@ import { benchDir, forkChild, stopChild, waitFor } from './processes.mjs';
 import { LatencyHistogram } from './stats.mjs';
 
 /**
- * @typedef {import('./load-client.mjs').Progress} Progress
- * @typedef {import('./load-client.mjs').ClientStats} ClientStats
+ * @typedef {import('../load-client.mjs').Progress} Progress
+ * @typedef {import('../load-client.mjs').ClientStats} ClientStats
  */
 
 /** Source addresses 127.0.0.2 … 127.0.0.254; each has ~28k ephemeral ports. */
@@ -22,10 +22,10 @@ class LoadClient {
   /** @type {Map<string, Array<(message: unknown) => void>>} */
   #waiting = new Map();
 
-  /** @param {number} index */
-  constructor(index) {
+  /** @param {number} index @param {string} script the client process, in bench/ */
+  constructor(index, script) {
     this.index = index;
-    this.child = forkChild(join(benchDir, 'load-client.mjs'), [], {
+    this.child = forkChild(join(benchDir, script), [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       // A client holds thousands of sockets: a larger young generation spares it scavenges.
       execArgv: ['--max-semi-space-size=16'],
@@ -77,8 +77,10 @@ export class Load {
   /**
    * `firstUser` and `firstSourceHost` let several loads run side by side (one per gateway
    * instance, bench/ceiling.mjs) with users and source addresses of their own.
+   * `script` is the client process (bench/load-client.mjs unless the soak's): it answers the same
+   * commands and reports the same progress.
    * @param {{ streams: number, clients: number, concurrency: number, secret: string,
-   *   tokenTtlSeconds: number, firstUser?: number, firstSourceHost?: number }} options
+   *   tokenTtlSeconds: number, firstUser?: number, firstSourceHost?: number, script?: string }} options
    */
   constructor(options) {
     this.options = options;
@@ -116,7 +118,8 @@ export class Load {
    * @param {URL} url the target's /events
    * @param {number} timeoutMs
    * @param {(progress: Load['progress']) => void} onTick
-   * @param {{ lastEventId?: string, concurrency?: number }} [resume] every stream resumes from this id
+   * @param {{ lastEventId?: string, concurrency?: number, command?: object }} [resume] every stream
+   *   resumes from this id; `command` adds to what each client is told (the soak client's settings)
    */
   async open(url, timeoutMs, onTick, resume = {}) {
     const { streams, clients, concurrency, secret, tokenTtlSeconds } = this.options;
@@ -125,7 +128,7 @@ export class Load {
       const userFrom = this.firstUser + index * perClient;
       const userTo = Math.min(this.firstUser + streams, userFrom + perClient);
       if (userFrom >= userTo) break;
-      const client = new LoadClient(index);
+      const client = new LoadClient(index, this.options.script ?? 'load-client.mjs');
       this.clients.push(client);
       client.child.send({
         cmd: 'open',
@@ -140,6 +143,7 @@ export class Load {
         tokenTtlSeconds,
         maxAttempts: 5,
         ...(resume.lastEventId === undefined ? {} : { lastEventId: resume.lastEventId }),
+        ...resume.command,
       });
     }
     const ticker = setInterval(() => onTick(this.progress), 1000);

@@ -63,6 +63,72 @@ export function get(object, path) {
   return value;
 }
 
+/** The figures whose gateway ÷ raw floor ratio every run records, by scenario. */
+const RATIO_FIGURES = {
+  idle: ['rssPerStreamBytes', 'heapPerStreamBytes', 'connectsPerSecond'],
+  targeted: [
+    'deliveriesPerSecond',
+    'targetCpuMicrosPerDelivery',
+    'latency.p50Ms',
+    'latency.p99Ms',
+    'latency.maxMs',
+  ],
+  broadcast: [
+    'deliveriesPerSecond',
+    'targetCpuMicrosPerDelivery',
+    'latency.p50Ms',
+    'latency.p99Ms',
+    'latency.maxMs',
+  ],
+  fanout: ['latency.p50Ms', 'latency.p99Ms', 'latency.maxMs', 'targetCpuMicrosPerDelivery'],
+  steady: [
+    'deliveriesPerSecond',
+    'targetCpuMicrosPerDelivery',
+    'latency.p50Ms',
+    'latency.p99Ms',
+    'latency.maxMs',
+  ],
+  steadyModerate: [
+    'deliveriesPerSecond',
+    'targetCpuMicrosPerDelivery',
+    'latency.p50Ms',
+    'latency.p99Ms',
+    'latency.maxMs',
+  ],
+};
+
+/**
+ * Gateway ÷ floor for every figure the two have in common (the results file's `ratios`).
+ * @param {object | undefined} gateway
+ * @param {object | undefined} raw
+ * @param {{ recordsPerSecond: number }} consume
+ */
+export function ratios(gateway, raw, consume) {
+  const numberAt = (/** @type {unknown} */ object, /** @type {string} */ path) => {
+    const value = get(object, path);
+    return typeof value === 'number' ? value : NaN;
+  };
+  const quotient = (/** @type {number} */ a, /** @type {number} */ b) =>
+    Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? Math.round((a / b) * 1000) / 1000 : null;
+  /** @type {Record<string, number | null>} */
+  const out = {};
+  if (gateway && raw) {
+    for (const [scenario, names] of Object.entries(RATIO_FIGURES)) {
+      for (const name of names) {
+        const path = `${scenario}.${name}`;
+        out[path] = quotient(numberAt(gateway, path), numberAt(raw, path));
+      }
+    }
+  }
+  if (gateway) {
+    out['targeted.eventsPerSecond/kafkaConsume'] = quotient(
+      numberAt(gateway, 'targeted.eventsPerSecond'),
+      consume.recordsPerSecond,
+    );
+  }
+  return out;
+}
+
 /**
  * What the report reads of the results bench/run.mjs writes as JSON; the targets' figures are
  * read by path.
@@ -78,10 +144,10 @@ export function get(object, path) {
  *     queuedPerStream: { targeted: number, broadcast: number }, moderateFraction: number, nodeOptions?: string[] },
  *   kafka: { version: string },
  *   gateway: object | null,
- *   floors: { kafkaConsume: ConsumeFigures & { eachBatch: ConsumeFigures, platformatic?: ConsumeFigures | null },
- *     rawSse: object | null, nestSse?: object | null },
+ *   floors: { kafkaConsume: (ConsumeFigures & { eachBatch: ConsumeFigures, platformatic?: ConsumeFigures | null }) | null,
+ *     rawSse: object | null, nestSse?: object | null, nestFastifySse?: object | null },
  *   wide?: { gateway: object | null, raw: object | null,
- *     cursor: Array<{ partitions: number, cursorLength: number, decimalLength: number, formatNanoseconds: number }> },
+ *     cursor: Array<{ partitions: number, cursorLength: number, decimalLength: number, formatNanoseconds: number }> } | null,
  *   storm?: Record<string, number | boolean> | null,
  * }} ReportInput
  * @typedef {{ file: string, summary: import('./profile-summary.mjs').ProfileSummary }} ProfileFigures
@@ -99,10 +165,13 @@ export function markdownReport(results) {
   const lines = [];
   lines.push(`# kafka-sse-gateway benchmark, ${results.startedAt}`);
   lines.push('');
+  const idleOnly = p.mode === 'idle';
   lines.push(
-    `${p.mode} run · ${num(p.streams)} streams over ${p.clients} load clients · ${p.durationS} s per throughput ` +
-      `scenario · steady ${num(p.steadyRate)} events/s for ${p.steadyDurationS} s (${p.steadyBroadcastPercent}% broadcast) · ` +
-      `topic of ${p.partitions} partitions · Kafka ${results.kafka.version}`,
+    idleOnly
+      ? `idle streams only · ${num(p.streams)} streams over ${p.clients} load clients · Kafka ${results.kafka.version}`
+      : `${p.mode} run · ${num(p.streams)} streams over ${p.clients} load clients · ${p.durationS} s per throughput ` +
+          `scenario · steady ${num(p.steadyRate)} events/s for ${p.steadyDurationS} s (${p.steadyBroadcastPercent}% broadcast) · ` +
+          `topic of ${p.partitions} partitions · Kafka ${results.kafka.version}`,
   );
   lines.push(
     `git ${results.git.revision}${results.git.dirty ? ' (dirty)' : ''} · Node ${results.node}` +
@@ -134,6 +203,8 @@ export function markdownReport(results) {
   row('idle', 'streams opened per second', 'idle.connectsPerSecond', perSecond);
   const yesNo = (/** @type {unknown} */ v) => (v === undefined ? '–' : v ? '**yes**' : 'no');
   for (const scenario of SCENARIOS) {
+    // An idle-only run (BENCH_IDLE_ONLY=1) has none of them.
+    if (get(gateway, scenario) === undefined && get(raw, scenario) === undefined) continue;
     const steady = scenario.startsWith('steady');
     if (steady) {
       row(scenario, 'events/s offered', `${scenario}.producedPerSecond`, perSecond);
@@ -172,7 +243,29 @@ export function markdownReport(results) {
   }
   lines.push('');
   const nest = results.floors.nestSse;
-  if (nest) {
+  const fastify = results.floors.nestFastifySse;
+  if (nest && fastify) {
+    // What the framework holds per connection on each HTTP platform, beside the gateway and raw Node.
+    lines.push(
+      '| Idle stream | Gateway | Nest @Sse() on Express | Nest @Sse() on Fastify | Raw SSE floor | ' +
+        'Gateway ÷ Nest Express | Nest Express ÷ raw | Nest Fastify ÷ raw | Nest Fastify ÷ Nest Express |',
+    );
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    /** @type {Array<[string, string, (value: unknown) => string]>} */
+    const figures = [
+      ['RSS per stream', 'idle.rssPerStreamBytes', bytes],
+      ['JS heap per stream', 'idle.heapPerStreamBytes', bytes],
+      ['streams opened per second', 'idle.connectsPerSecond', perSecond],
+    ];
+    for (const [label, path, format] of figures) {
+      const [a, b, f, c] = [get(gateway, path), get(nest, path), get(fastify, path), get(raw, path)];
+      lines.push(
+        `| ${label} | ${format(a)} | ${format(b)} | ${format(f)} | ${format(c)} | ${ratio(a, b)} | ` +
+          `${ratio(b, c)} | ${ratio(f, c)} | ${ratio(f, b)} |`,
+      );
+    }
+    lines.push('');
+  } else if (nest) {
     // The framework's share of a connection: what a bare Nest @Sse() route holds per stream.
     lines.push('| Idle stream | Gateway | Nest @Sse() floor | Raw SSE floor | Gateway ÷ Nest | Nest ÷ raw |');
     lines.push('|---|---:|---:|---:|---:|---:|');
@@ -187,22 +280,7 @@ export function markdownReport(results) {
     }
     lines.push('');
   }
-  lines.push('| Kafka consume floor | records/s | Gateway targeted events/s | Gateway ÷ floor |');
-  lines.push('|---|---:|---:|---:|');
-  lines.push(
-    `| plain kafkajs consumer, eachMessage (${num(consume.records)} records) | ${num(consume.recordsPerSecond)} | ` +
-      `${num(get(gateway, 'targeted.eventsPerSecond'))} | ${ratio(get(gateway, 'targeted.eventsPerSecond'), consume.recordsPerSecond)} |`,
-  );
-  lines.push(
-    `| plain kafkajs consumer, eachBatch (${num(consume.eachBatch.records)} records) | ${num(consume.eachBatch.recordsPerSecond)} | ` +
-      `${num(get(gateway, 'targeted.eventsPerSecond'))} | ${ratio(get(gateway, 'targeted.eventsPerSecond'), consume.eachBatch.recordsPerSecond)} |`,
-  );
-  if (consume.platformatic) {
-    lines.push(
-      `| @platformatic/kafka consumer stream (${num(consume.platformatic.records)} records) | ${num(consume.platformatic.recordsPerSecond)} | ` +
-        `${num(get(gateway, 'targeted.eventsPerSecond'))} | ${ratio(get(gateway, 'targeted.eventsPerSecond'), consume.platformatic.recordsPerSecond)} |`,
-    );
-  }
+  if (consume) consumeRows(lines, consume, get(gateway, 'targeted.eventsPerSecond'));
   lines.push('');
   const wide = results.wide;
   if (wide && (wide.gateway || wide.raw)) {
@@ -298,6 +376,13 @@ export function markdownReport(results) {
     lines.push('');
   }
   const moderate = get(gateway ?? raw, 'steadyModerate.offeredEventsPerSecond');
+  if (idleOnly) {
+    lines.push(
+      'Memory per stream: after two forced GCs, (after − before) ÷ streams; the Nest floors are one bare @Sse() ' +
+        'route each, on the Express and on the Fastify adapter. See bench/README.md.',
+    );
+    return `${lines.join('\n')}\n`;
+  }
   lines.push(
     `Deliveries/s: events received by the load clients ÷ (last receipt − first record produced). targeted and ` +
       `broadcast run as fast as the target takes events, with the same ${num(p.queuedPerStream.targeted)} targeted ` +
@@ -333,11 +418,36 @@ export function markdownReport(results) {
   return `${lines.join('\n')}\n`;
 }
 
-// `node bench/report.mjs bench/results/<time>.json` prints the summary of a run again.
+/**
+ * The Kafka consume floor's rows.
+ * @param {string[]} lines
+ * @param {NonNullable<ReportInput['floors']['kafkaConsume']>} consume
+ * @param {unknown} events the gateway's targeted events/s
+ */
+function consumeRows(lines, consume, events) {
+  lines.push('| Kafka consume floor | records/s | Gateway targeted events/s | Gateway ÷ floor |');
+  lines.push('|---|---:|---:|---:|');
+  lines.push(
+    `| plain kafkajs consumer, eachMessage (${num(consume.records)} records) | ${num(consume.recordsPerSecond)} | ` +
+      `${num(events)} | ${ratio(events, consume.recordsPerSecond)} |`,
+  );
+  lines.push(
+    `| plain kafkajs consumer, eachBatch (${num(consume.eachBatch.records)} records) | ${num(consume.eachBatch.recordsPerSecond)} | ` +
+      `${num(events)} | ${ratio(events, consume.eachBatch.recordsPerSecond)} |`,
+  );
+  if (consume.platformatic) {
+    lines.push(
+      `| @platformatic/kafka consumer stream (${num(consume.platformatic.records)} records) | ${num(consume.platformatic.recordsPerSecond)} | ` +
+        `${num(events)} | ${ratio(events, consume.platformatic.recordsPerSecond)} |`,
+    );
+  }
+}
+
+// `node bench/harness/report.mjs bench/results/<time>.json` prints the summary of a run again.
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const file = process.argv[2];
   if (!file) {
-    console.error('usage: node bench/report.mjs <results.json>');
+    console.error('usage: node bench/harness/report.mjs <results.json>');
     process.exit(2);
   }
   /** @type {unknown} */

@@ -9,7 +9,8 @@ import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-export const benchDir = dirname(fileURLToPath(import.meta.url));
+/** bench/, where the processes the harness starts live (load clients, probe, floors). */
+export const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const projectRoot = resolve(benchDir, '..');
 
 /** @type {Set<import('node:child_process').ChildProcess>} */
@@ -207,6 +208,8 @@ export class TargetProcess {
   /** @type {import('node:child_process').ChildProcess} */
   child;
   url = '';
+  /** Where its metrics and probes answer: its management port when it has one, else `url`. */
+  managementUrl = '';
   /** @type {Promise<{ code: number | null, signal: NodeJS.Signals | null }>} */
   exited;
   #output = '';
@@ -282,18 +285,24 @@ export class TargetProcess {
     const exited = () => {
       if (!this.running) throw new Error(`${this.name} exited during start-up:\n${this.tail()}`);
     };
-    this.url = await waitFor(
+    const listening = await waitFor(
       () => {
         exited();
-        return /Listening on (http:\/\/[^\s,]+)/.exec(this.#output.replace(/\u001b\[[0-9;]*m/g, ''))?.[1];
+        return (
+          /Listening on (http:\/\/[^\s,]+)(?:, management on (http:\/\/[^\s,]+))?/.exec(
+            this.#output.replace(/\u001b\[[0-9;]*m/g, ''),
+          ) ?? undefined
+        );
       },
       `${this.name} to listen`,
       timeoutMs,
     );
+    this.url = listening[1] ?? '';
+    this.managementUrl = listening[2] ?? this.url;
     await waitFor(
       async () => {
         exited();
-        const response = await fetch(`${this.url}/health/ready`).catch(() => undefined);
+        const response = await fetch(`${this.managementUrl}/health/ready`).catch(() => undefined);
         await response?.body?.cancel();
         return response?.status === 200;
       },
