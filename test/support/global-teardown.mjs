@@ -10,18 +10,34 @@ export default async function globalTeardown() {
   if (left.length > 0) console.warn(`\nLeft running after the e2e suite:\n  ${left.join('\n  ')}`);
 }
 
+/**
+ * The fields of Node's handles that say what one is.
+ * @typedef {{
+ *   constructor?: { name?: string },
+ *   pid?: number,
+ *   spawnargs?: string[],
+ *   localPort?: number,
+ *   remoteAddress?: string,
+ *   remotePort?: number,
+ *   address?: () => unknown,
+ *   _onTimeout?: () => void,
+ * }} Handle
+ */
+
 /** @returns {string[]} */
 function leftovers() {
-  const handles = /** @type {{ _getActiveHandles(): unknown[] }} */ (/** @type {unknown} */ (process))._getActiveHandles();
-  return handles
-    .filter((handle) => handle !== process.stdout && handle !== process.stderr && handle !== process.stdin)
+  const active = /** @type {{ _getActiveHandles(): Handle[] }} */ (/** @type {unknown} */ (process));
+  const std = new Set(/** @type {unknown[]} */ ([process.stdout, process.stderr, process.stdin]));
+  return active
+    ._getActiveHandles()
+    .filter((handle) => !std.has(handle))
     .map((handle) => {
-      const any = /** @type {any} */ (handle);
-      const name = any?.constructor?.name ?? typeof handle;
-      if (any?.spawnargs) return `${name} pid ${any.pid}: ${any.spawnargs.join(' ').slice(0, 160)}`;
-      if (typeof any?.remotePort === 'number') return `${name} ${any.localPort} -> ${any.remoteAddress}:${any.remotePort}`;
-      if (typeof any?.address === 'function') return `${name} listening ${JSON.stringify(any.address())}`;
-      if (typeof any?._onTimeout === 'function') return `${name} ${String(any._onTimeout).slice(0, 120)}`;
+      const name = handle.constructor?.name ?? 'handle';
+      if (handle.spawnargs) return `${name} pid ${handle.pid}: ${handle.spawnargs.join(' ').slice(0, 160)}`;
+      if (typeof handle.remotePort === 'number')
+        return `${name} ${handle.localPort} -> ${handle.remoteAddress}:${handle.remotePort}`;
+      if (typeof handle.address === 'function') return `${name} listening ${JSON.stringify(handle.address())}`;
+      if (typeof handle._onTimeout === 'function') return `${name} ${String(handle._onTimeout).slice(0, 120)}`;
       return name;
     });
 }
