@@ -36,8 +36,10 @@ function leftovers() {
       if (handle.spawnargs) return `${name} pid ${handle.pid}: ${handle.spawnargs.join(' ').slice(0, 160)}`;
       if (typeof handle.remotePort === 'number')
         return `${name} ${handle.localPort} -> ${handle.remoteAddress}:${handle.remotePort}`;
-      if (typeof handle.address === 'function') return `${name} listening ${JSON.stringify(handle.address())}`;
-      if (typeof handle._onTimeout === 'function') return `${name} ${String(handle._onTimeout).slice(0, 120)}`;
+      if (typeof handle.address === 'function')
+        return `${name} listening ${JSON.stringify(handle.address())}`;
+      if (typeof handle._onTimeout === 'function')
+        return `${name} ${String(handle._onTimeout).slice(0, 120)}`;
       return name;
     });
 }
