@@ -5,6 +5,7 @@ import type { GatewayEvent } from '../log/gateway-event.js';
 import { MAX_OFFSET } from '../log/log-position.js';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { Ownership } from '../ownership/ownership.js';
+import { closableConsumer } from './closable-consumer.js';
 import { instanceGroupId } from './kafka-client.config.js';
 import { describeError } from './log-watch.js';
 import { parseRecordValue } from './record-parser.js';
@@ -45,11 +46,15 @@ export class KafkaHistoryReader implements HistoryReader {
 
   async start(): Promise<void> {
     const { kafka, topics, groupPrefix } = this.options;
-    const consumer = kafka.consumer({
-      groupId: `${instanceGroupId(groupPrefix)}.history`,
-      allowAutoTopicCreation: false,
-      maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
-    });
+    const consumer = closableConsumer(
+      kafka,
+      {
+        groupId: `${instanceGroupId(groupPrefix)}.history`,
+        allowAutoTopicCreation: false,
+        maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
+      },
+      () => this.closed,
+    );
     this.created = consumer;
     // Before any fetch of a new member: everything paused, what is being read resumed where it stands.
     consumer.on(consumer.events.GROUP_JOIN, () => this.rejoined(consumer));

@@ -2,6 +2,7 @@ import type { LoggerService } from '@nestjs/common';
 import { Partitioners, type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import type { PartitionLog } from '../log/partition-log.js';
 import type { JournalWriter } from '../log/position-journal.js';
+import { closableConsumer } from './closable-consumer.js';
 import { instanceGroupId } from './kafka-client.config.js';
 import { CheckpointLookups } from './checkpoint-lookups.js';
 import { describeError } from './log-watch.js';
@@ -91,10 +92,11 @@ export class PositionsTopic implements JournalWriter {
   /** Tails the topic from the newest READ_BACK checkpoints; resolves once it has read up to `end`. */
   private async readBack(end: number): Promise<void> {
     const { kafka, topic, groupPrefix, log } = this.options;
-    const consumer = kafka.consumer({
-      groupId: `${instanceGroupId(groupPrefix)}.positions`,
-      maxWaitTimeInMs: 250,
-    });
+    const consumer = closableConsumer(
+      kafka,
+      { groupId: `${instanceGroupId(groupPrefix)}.positions`, maxWaitTimeInMs: 250 },
+      () => this.closed,
+    );
     this.consumer = consumer;
     const lookups = new CheckpointLookups((offset) =>
       consumer.seek({ topic, partition: 0, offset: String(offset) }),
