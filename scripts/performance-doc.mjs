@@ -4,13 +4,22 @@
  * result in bench/results/, so that the figures users read are the ones measured, never typed.
  * A figure the result lacks (an older or newer format, a scenario left out) shows as "–".
  */
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { newestStandardRun } from './bench-results.mjs';
+import { newestResult, newestStandardRun, RESULTS_DIR } from './bench-results.mjs';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const PERFORMANCE_DOC = join(projectRoot, 'docs', 'performance.md');
+/** The newest soak's chart, copied beside the page under a name that carries no date. */
+export const SOAK_CHART = join(projectRoot, 'docs', 'soak.svg');
+
+/** The newest `npm run soak` result, or undefined. */
+export const newestSoak = () =>
+  newestResult(
+    (name) => name.startsWith('soak-'),
+    (data) => at(data, 'kind') === 'soak',
+  );
 
 /** @param {unknown} value @returns {value is number} */
 const isNumber = (value) => typeof value === 'number' && Number.isFinite(value);
@@ -78,11 +87,12 @@ const ROWS = [
 ];
 
 /**
- * docs/performance.md for one result of `npm run bench` (or for none).
+ * docs/performance.md for one result of `npm run bench` (or for none) and one of `npm run soak`.
  * @param {unknown} result the parsed JSON, or undefined
+ * @param {unknown} [soak] the parsed JSON of the soak, or undefined
  * @returns {string}
  */
-export function performanceDoc(result) {
+export function performanceDoc(result, soak) {
   const lines = [
     '# Performance',
     '',
@@ -92,6 +102,7 @@ export function performanceDoc(result) {
   ];
   if (result === undefined) {
     lines.push('No benchmark result yet: run `npm run bench`, then `npm run docs:performance`.', '');
+    lines.push(...soakSection(soak));
     return lines.join('\n');
   }
   const streams = at(result, 'params.streams');
@@ -128,6 +139,7 @@ export function performanceDoc(result) {
       '',
     );
   }
+  lines.push(...platformParagraph(result));
   const storm = at(result, 'storm');
   if (storm && typeof storm === 'object') {
     lines.push(
@@ -147,6 +159,7 @@ export function performanceDoc(result) {
       '',
     );
   }
+  lines.push(...soakSection(soak));
   lines.push(
     '## How to read these figures',
     '',
@@ -161,7 +174,8 @@ export function performanceDoc(result) {
     '',
     '```sh',
     'npm run bench               # about 12 minutes: results in bench/results/',
-    'npm run docs:performance    # this page, from the newest standard result',
+    'npm run soak                # 60 minutes: bench/results/soak-<time>.json and .svg',
+    'npm run docs:performance    # this page, from the newest standard result and soak',
     '```',
     '',
     '`bench/README.md` explains every scenario and figure; `npm run bench:smoke` is the short version',
@@ -171,8 +185,74 @@ export function performanceDoc(result) {
   return lines.join('\n');
 }
 
+/**
+ * Nest's Fastify adapter beside its Express one, both a bare `@Sse()` route, and why the gateway
+ * runs on the one it does.
+ * @param {unknown} result
+ * @returns {string[]}
+ */
+function platformParagraph(result) {
+  const express = at(result, 'floors.nestSse.idle');
+  const fastify = at(result, 'floors.nestFastifySse.idle');
+  const [expressRss, fastifyRss] = [at(express, 'rssPerStreamBytes'), at(fastify, 'rssPerStreamBytes')];
+  const [expressOpens, fastifyOpens] = [at(express, 'connectsPerSecond'), at(fastify, 'connectsPerSecond')];
+  if (!isNumber(expressRss) || !isNumber(fastifyRss) || !isNumber(expressOpens) || !isNumber(fastifyOpens))
+    return [];
+  const verdict =
+    fastifyOpens < expressOpens
+      ? 'The gateway runs on Express: how fast streams open decides how soon a fleet is whole again ' +
+        'after a deploy or an outage, and Fastify gives up more there than it saves in memory.'
+      : 'Fastify is ahead on both here: moving the gateway to it is worth measuring with the whole gateway.';
+  return [
+    `**HTTP platform.** The same bare route on Nest's Fastify adapter takes ${FORMATS.bytes(fastifyRss)} a stream ` +
+      `(${ratio(fastifyRss, expressRss)} the Express route's) but opens ${num(fastifyOpens)} streams a second ` +
+      `(${ratio(fastifyOpens, expressOpens)} the Express route's ${num(expressOpens)}). ${verdict}`,
+    '',
+  ];
+}
+
+/**
+ * The newest hour-long soak: what it did, what it lost, how memory and lag moved, its chart.
+ * @param {unknown} soak
+ * @returns {string[]}
+ */
+function soakSection(soak) {
+  if (soak === undefined) return [];
+  const d = (/** @type {string} */ path) => at(soak, `deliveries.${path}`);
+  const p = (/** @type {string} */ path) => at(soak, `params.${path}`);
+  const trends = /** @type {unknown[]} */ (Array.isArray(at(soak, 'trends')) ? at(soak, 'trends') : []);
+  const trendLines = trends.map(
+    (trend) =>
+      `- instance ${String(at(trend, 'instance'))}: RSS ${num(at(trend, 'rssSlopeMiBPerHour'), 2)} MiB an hour after warm-up` +
+      `${at(trend, 'rssJudged') === false ? ' (too short a stretch to judge)' : ''}; consumer lag ` +
+      `${num(at(trend, 'lagSlopePerMinute'), 1)} records a minute, ${num(at(trend, 'finalLag'))} at the end`,
+  );
+  return [
+    '## An hour of it',
+    '',
+    `\`npm run soak\` ran the production build for ${num(p('minutes'))} minutes on ${num(d('streams'))} streams: ` +
+      'events for one user, for several users and for everyone, every one numbered; ' +
+      `${num(p('reconnectPercentPerMinute'))}% of the streams reconnecting a minute with their last id, ${num(p('slowStreams'))} ` +
+      `slow readers${p('restart') === false ? '' : ', and a second instance taking over half-way as in a rolling deploy'}. ` +
+      `It ${at(soak, 'passed') === true ? 'passed' : 'failed'}.`,
+    '',
+    `- ${num(d('received'))} of ${num(d('expected'))} deliveries: ${num(d('lost'))} lost, ${num(d('duplicates'))} duplicated, ` +
+      `${num(d('misdelivered'))} delivered to the wrong user`,
+    ...trendLines,
+    '',
+    '![RSS, heap, event-loop delay, consumer lag and open streams over the soak](soak.svg)',
+    '',
+  ];
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const newest = newestStandardRun();
-  writeFileSync(PERFORMANCE_DOC, performanceDoc(newest?.data));
-  console.log(`docs/performance.md written from ${newest?.file ?? 'no result'}`);
+  const soak = newestSoak();
+  writeFileSync(PERFORMANCE_DOC, performanceDoc(newest?.data, soak?.data));
+  const chart = at(soak?.data, 'chart');
+  if (typeof chart === 'string') copyFileSync(join(RESULTS_DIR, chart), SOAK_CHART);
+  else rmSync(SOAK_CHART, { force: true });
+  console.log(
+    `docs/performance.md written from ${newest?.file ?? 'no result'} and ${soak?.file ?? 'no soak'}`,
+  );
 }

@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { newestStandardRun } from './bench-results.mjs';
-import { PERFORMANCE_DOC, performanceDoc } from './performance-doc.mjs';
+import { newestSoak, PERFORMANCE_DOC, performanceDoc } from './performance-doc.mjs';
 
 describe('docs/performance.md', () => {
   it('should be what npm run docs:performance writes from the newest standard bench result', () => {
     // If this fails after a new `npm run bench`: run `npm run docs:performance` and commit the page.
-    expect(readFileSync(PERFORMANCE_DOC, 'utf8')).toBe(performanceDoc(newestStandardRun()?.data));
+    expect(readFileSync(PERFORMANCE_DOC, 'utf8')).toBe(
+      performanceDoc(newestStandardRun()?.data, newestSoak()?.data),
+    );
   });
 
   it('should show a figure the result lacks as "–", whatever else the result holds', () => {
@@ -18,6 +20,47 @@ describe('docs/performance.md', () => {
     expect(page).toContain('| idle, every stream open | memory (RSS) per stream | – | – | – |');
     expect(page).not.toContain('undefined');
     expect(page).not.toContain('NaN');
+  });
+
+  it('should give Fastify beside Express and the soak’s losses, slopes and chart', () => {
+    const page = performanceDoc(
+      {
+        params: { mode: 'full', streams: 10_000 },
+        floors: {
+          nestSse: { idle: { rssPerStreamBytes: 32_000, connectsPerSecond: 1_000 } },
+          nestFastifySse: { idle: { rssPerStreamBytes: 22_000, connectsPerSecond: 700 } },
+        },
+      },
+      {
+        kind: 'soak',
+        passed: true,
+        params: { minutes: 60, reconnectPercentPerMinute: 1, slowStreams: 5, restart: true },
+        deliveries: {
+          streams: 10_000,
+          expected: 5_000_000,
+          received: 5_000_000,
+          lost: 0,
+          duplicates: 0,
+          misdelivered: 0,
+        },
+        trends: [
+          { instance: 'a', rssSlopeMiBPerHour: 1.25, rssJudged: true, lagSlopePerMinute: 0, finalLag: 0 },
+        ],
+        chart: 'soak-x.svg',
+      },
+    );
+
+    expect(page).toContain(
+      "(0.69× the Express route's) but opens 700 streams a second (0.70× the Express route's 1,000)",
+    );
+    expect(page).toContain('The gateway runs on Express');
+    expect(page).toContain(
+      '- 5,000,000 of 5,000,000 deliveries: 0 lost, 0 duplicated, 0 delivered to the wrong user',
+    );
+    expect(page).toContain(
+      '- instance a: RSS 1.25 MiB an hour after warm-up; consumer lag 0.0 records a minute, 0 at the end',
+    );
+    expect(page).toContain('](soak.svg)');
   });
 
   it('should say how to get figures when there is no result', () => {
