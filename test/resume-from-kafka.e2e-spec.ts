@@ -143,19 +143,24 @@ describe('Resuming from Kafka (e2e)', () => {
     expect(LogPosition.parse(resumed.resets[0]!.id)!.get(C!, 0)).toBe(2);
   }, 120_000);
 
-  it('should read a partition once for a thousand clients resuming there', async () => {
+  it('should read a partition in one or two passes for a thousand clients resuming there, not a thousand', async () => {
     const gateway = await start(D!);
     const probe = await open(gateway, `storm-probe-${run}`);
     await producer.send(D!, [{ type: 'notification', data: { n: 0 }, broadcast: true }], 0);
     await waitFor(() => numbers(probe).length === 1, 'the first event');
     const away = probe.lastId!;
     probe.close();
-    // A range that takes longer to read than a thousand streams take to open (with 20,000 records
-    // the last ones sometimes arrived after the pass had ended), then one event every client missed.
-    await produceWithJava(D!, 0, 'gzip', ['@empty:100000']);
+    // A range that takes a while to read, then one event every client missed.
+    const range = 100_000;
+    await produceWithJava(D!, 0, 'gzip', [`@empty:${range}`]);
     await producer.send(D!, [{ type: 'notification', data: { n: 1 }, broadcast: true }], 0);
-    await processed(D!, 0, 100_002);
-    const startedBefore = await gateway.metric('gateway_catchups_total', { outcome: 'started' });
+    await processed(D!, 0, range + 2);
+    const counts = async () => ({
+      started: await gateway.metric('gateway_catchups_total', { outcome: 'started' }),
+      joined: await gateway.metric('gateway_catchups_total', { outcome: 'joined' }),
+      scanned: await gateway.metric('gateway_catchup_records_total', { kind: 'scanned' }),
+    });
+    const before = await counts();
 
     const clients = await Promise.all(
       Array.from({ length: 1000 }, (_, i) => open(gateway, `storm-${run}-${i}`, away)),
@@ -167,7 +172,17 @@ describe('Resuming from Kafka (e2e)', () => {
     );
 
     expect(clients.flatMap(numbers)).toEqual(new Array<number>(1000).fill(1));
-    expect((await gateway.metric('gateway_catchups_total', { outcome: 'started' })) - startedBefore).toBe(1);
-    expect(await gateway.metric('gateway_catchups_total', { outcome: 'joined' })).toBe(999);
+    const after = await counts();
+    const [started, joined, scanned] = [
+      after.started - before.started,
+      after.joined - before.joined,
+      after.scanned - before.scanned,
+    ];
+    // A client that arrives while a pass runs joins it; one that arrives just after a pass ended
+    // starts the next. Opening a thousand streams takes longer than one pass on a busy machine, so
+    // exactly one pass cannot be promised; every client being served by a shared pass can.
+    expect({ started, joined }).toEqual({ started: expect.any(Number) as number, joined: 1000 - started });
+    expect(started).toBeLessThanOrEqual(2);
+    expect(scanned).toBeLessThanOrEqual(started * (range + 2));
   }, 180_000);
 });
