@@ -15,6 +15,8 @@ export default async function globalTeardown() {
  * @typedef {{
  *   constructor?: { name?: string },
  *   pid?: number,
+ *   exitCode?: number | null,
+ *   signalCode?: string | null,
  *   spawnargs?: string[],
  *   localPort?: number,
  *   remoteAddress?: string,
@@ -28,18 +30,22 @@ export default async function globalTeardown() {
 function leftovers() {
   const active = /** @type {{ _getActiveHandles(): Handle[] }} */ (/** @type {unknown} */ (process));
   const std = new Set(/** @type {unknown[]} */ ([process.stdout, process.stderr, process.stdin]));
-  return active
-    ._getActiveHandles()
-    .filter((handle) => !std.has(handle))
-    .map((handle) => {
-      const name = handle.constructor?.name ?? 'handle';
-      if (handle.spawnargs) return `${name} pid ${handle.pid}: ${handle.spawnargs.join(' ').slice(0, 160)}`;
-      if (typeof handle.remotePort === 'number')
-        return `${name} ${handle.localPort} -> ${handle.remoteAddress}:${handle.remotePort}`;
-      if (typeof handle.address === 'function')
-        return `${name} listening ${JSON.stringify(handle.address())}`;
-      if (typeof handle._onTimeout === 'function')
-        return `${name} ${String(handle._onTimeout).slice(0, 120)}`;
-      return name;
-    });
+  return (
+    active
+      ._getActiveHandles()
+      .filter((handle) => !std.has(handle))
+      // A process that has exited keeps its handle until its pipes close: it is not left running.
+      .filter((handle) => !(typeof handle.exitCode === 'number' || typeof handle.signalCode === 'string'))
+      .map((handle) => {
+        const name = handle.constructor?.name ?? 'handle';
+        if (handle.spawnargs) return `${name} pid ${handle.pid}: ${handle.spawnargs.join(' ').slice(0, 160)}`;
+        if (typeof handle.remotePort === 'number')
+          return `${name} ${handle.localPort} -> ${handle.remoteAddress}:${handle.remotePort}`;
+        if (typeof handle.address === 'function')
+          return `${name} listening ${JSON.stringify(handle.address())}`;
+        if (typeof handle._onTimeout === 'function')
+          return `${name} ${String(handle._onTimeout).slice(0, 120)}`;
+        return name;
+      })
+  );
 }
