@@ -1,14 +1,8 @@
 import { gzipSync } from 'node:zlib';
 import { compress as lz4Compress } from 'lz4js';
 import { compress as snappyCompress } from 'snappyjs';
-import {
-  decodeBounded,
-  decodeGzip,
-  decodeLz4,
-  decodeSnappy,
-  decodeZstd,
-  lz4BlockOutput,
-} from './compression-codecs.js';
+import { decodeBounded, decodeGzip, decodeSnappy, decodeZstd } from './compression-codecs.js';
+import { decodeLz4, lz4BlockOutput } from './lz4-frames.js';
 import { SkippedBatch } from './skipped-batch.js';
 
 const LIMIT = 1024 * 1024;

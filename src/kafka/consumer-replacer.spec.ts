@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { ConsumerReplacer, type ReplacementSteps } from './consumer-replacer.js';
+import { ConsumerReplacer, isConnectivityError, type ReplacementSteps } from './consumer-replacer.js';
 
 /** Settles pending promises and due timers of fake time, step by step. */
 async function advance(ms: number): Promise<void> {
@@ -103,5 +103,18 @@ describe(ConsumerReplacer.name, () => {
     await advance(50);
 
     expect(log).toEqual([]);
+  });
+});
+
+describe(isConnectivityError.name, () => {
+  const named = (name: string, cause?: unknown) => Object.assign(new Error(name), { name, cause });
+
+  it('should tell a broker out of reach, also as the cause of another error, from anything else', () => {
+    expect(isConnectivityError(named('KafkaJSConnectionError'))).toBe(true);
+    expect(
+      isConnectivityError(named('KafkaJSNumberOfRetriesExceeded', named('KafkaJSRequestTimeoutError'))),
+    ).toBe(true);
+    expect(isConnectivityError(named('KafkaJSProtocolError'))).toBe(false);
+    expect(isConnectivityError(undefined)).toBe(false);
   });
 });

@@ -79,3 +79,21 @@ export class ConsumerReplacer {
     });
   }
 }
+
+/** Errors of a broker that cannot be reached: every instance has them, so streams stay put. */
+const CONNECTIVITY_ERRORS = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSNoBrokerAvailableError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+]);
+
+/** Whether a consumer stopped because no broker could be reached (its cause chain included). */
+export function isConnectivityError(err: unknown): boolean {
+  for (let cause = err as { name?: unknown; cause?: unknown } | undefined; cause;) {
+    if (typeof cause.name === 'string' && CONNECTIVITY_ERRORS.has(cause.name)) return true;
+    cause = cause.cause as typeof cause;
+  }
+  return false;
+}

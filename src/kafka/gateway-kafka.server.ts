@@ -14,7 +14,7 @@ import {
 import { registerCompressionCodecs } from './compression-codecs.js';
 import { KAFKA_RECORD_BATCH, KafkaBatchContext, type ConsumedBatch } from './consumed-batch.js';
 import { ConsumerHealthService } from './consumer-health.service.js';
-import { ConsumerReplacer } from './consumer-replacer.js';
+import { ConsumerReplacer, isConnectivityError } from './consumer-replacer.js';
 import { fetchDecodingProblem, limitRecordsPerFetch } from './fetch-decoding.patch.js';
 import { KafkaHistoryReader } from './history-reader.js';
 import { PositionsTopic } from './positions-topic.js';
@@ -42,15 +42,6 @@ const MAX_BYTES_PER_PARTITION = 1024 * 1024;
 const MAX_FETCH_BYTES = 8 * 1024 * 1024;
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 5000;
-
-/** Errors of a broker that cannot be reached: every instance has them, so streams stay put. */
-const CONNECTIVITY_ERRORS = new Set([
-  'KafkaJSConnectionError',
-  'KafkaJSConnectionClosedError',
-  'KafkaJSNoBrokerAvailableError',
-  'KafkaJSRequestTimeoutError',
-  'KafkaJSBrokerNotFound',
-]);
 
 /**
  * The gateway's Nest transport: a kafkajs consumer whose batches reach the handler bound to
@@ -301,12 +292,4 @@ export class GatewayKafkaServer extends Server implements CustomTransportStrateg
     await old?.disconnect().catch(() => undefined);
     await this.startConsumer();
   }
-}
-
-function isConnectivityError(err: unknown): boolean {
-  for (let cause = err as { name?: unknown; cause?: unknown } | undefined; cause;) {
-    if (typeof cause.name === 'string' && CONNECTIVITY_ERRORS.has(cause.name)) return true;
-    cause = cause.cause as typeof cause;
-  }
-  return false;
 }

@@ -60,12 +60,10 @@ describe(StartPositions.name, () => {
           : admin.fetchTopicOffsets(),
     };
 
-    await new StartPositions(log, new ConsumerHealthService(), 60_000, { totalMs: 1_000, firstMs: 1 }).fromWindow(
-      electing,
-      ['orders'],
-      ['orders'],
-      NOW,
-    );
+    await new StartPositions(log, new ConsumerHealthService(), 60_000, {
+      totalMs: 1_000,
+      firstMs: 1,
+    }).fromWindow(electing, ['orders'], ['orders'], NOW);
 
     expect(refusals).toBe(-1);
     expect(log.nextOffset('orders', 0)).toBe(10);
@@ -74,12 +72,20 @@ describe(StartPositions.name, () => {
   it('should fail start-up on an error that waiting does not cure, or when the wait runs out', async () => {
     const failing = (retriable: boolean) => ({
       ...admin,
-      fetchTopicOffsets: () => Promise.reject(Object.assign(new Error(`retriable ${retriable}`), { retriable })),
+      fetchTopicOffsets: () =>
+        Promise.reject(Object.assign(new Error(`retriable ${retriable}`), { retriable })),
     });
-    const sut = new StartPositions(newLog([]).log, new ConsumerHealthService(), 60_000, { totalMs: 20, firstMs: 1 });
+    const sut = new StartPositions(newLog([]).log, new ConsumerHealthService(), 60_000, {
+      totalMs: 20,
+      firstMs: 1,
+    });
 
-    await expect(sut.fromWindow(failing(false), ['orders'], ['orders'], NOW)).rejects.toThrow('retriable false');
-    await expect(sut.fromWindow(failing(true), ['orders'], ['orders'], NOW)).rejects.toThrow('retriable true');
+    await expect(sut.fromWindow(failing(false), ['orders'], ['orders'], NOW)).rejects.toThrow(
+      'retriable false',
+    );
+    await expect(sut.fromWindow(failing(true), ['orders'], ['orders'], NOW)).rejects.toThrow(
+      'retriable true',
+    );
   });
 
   it('should seek assigned partitions the log knows to where processing stands, and leave the others', () => {
