@@ -143,7 +143,7 @@ describe('Resuming from Kafka (e2e)', () => {
     expect(LogPosition.parse(resumed.resets[0]!.id)!.get(C!, 0)).toBe(2);
   }, 120_000);
 
-  it('should read a partition in one or two passes for a thousand clients resuming there, not a thousand', async () => {
+  it('should read a partition a few times for a thousand clients resuming there, not a thousand times', async () => {
     const gateway = await start(D!);
     const probe = await open(gateway, `storm-probe-${run}`);
     await producer.send(D!, [{ type: 'notification', data: { n: 0 }, broadcast: true }], 0);
@@ -178,11 +178,12 @@ describe('Resuming from Kafka (e2e)', () => {
       after.joined - before.joined,
       after.scanned - before.scanned,
     ];
-    // A client that arrives while a pass runs joins it; one that arrives just after a pass ended
-    // starts the next. Opening a thousand streams takes longer than one pass on a busy machine, so
-    // exactly one pass cannot be promised; every client being served by a shared pass can.
+    // A client that arrives while a pass runs joins it, and one whose position the pass has gone
+    // by rides its next lap; one that arrives after the last lap ended starts another pass.
+    // Opening a thousand streams takes longer than a lap, so there are a few laps (one per wave of
+    // arrivals, about ten on a busy machine): never one read per client.
     expect({ started, joined }).toEqual({ started: expect.any(Number) as number, joined: 1000 - started });
     expect(started).toBeLessThanOrEqual(2);
-    expect(scanned).toBeLessThanOrEqual(started * (range + 2));
+    expect(scanned).toBeLessThanOrEqual(20 * (range + 2));
   }, 180_000);
 });
