@@ -129,7 +129,9 @@ function track(stream, text, start, end) {
   if (!text.startsWith(trackPrefix, start)) return;
   const data = text.indexOf('\ndata: ', start);
   if (data === -1 || data > end) return;
-  const { u, n } = /** @type {{ u: number, n: number }} */ (JSON.parse(text.slice(data + 7, end)));
+  /** @type {unknown} */
+  const parsed = JSON.parse(text.slice(data + 7, end));
+  const { u, n } = /** @type {{ u: number, n: number }} */ (parsed);
   if (u !== stream.user) stream.misdelivered++;
   else if (stream.numbering.add(n)) progress.tracked++;
 }
