@@ -166,7 +166,7 @@ export function benchParams(env) {
     profile: splitList(env.BENCH_PROFILE),
     profileTargets: splitList(env.BENCH_PROFILE_TARGETS ?? 'gateway'),
     nodeOptions: common.nodeOptions,
-    timeoutS: numberEnv(env, 'BENCH_TIMEOUT_S', smoke ? 140 : 1800, 10),
+    timeoutS: numberEnv(env, 'BENCH_TIMEOUT_S', smoke ? 200 : 1800, 10),
   };
 }
 
