@@ -466,7 +466,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
 export function absenceLines(absence) {
   const at = (/** @type {string} */ path) => get(absence, path);
   const mib = (/** @type {unknown} */ v) =>
-    isNumber(v) ? `${num(/** @type {number} */ (v) / 2 ** 20)} MiB` : '–';
+    isNumber(v) && /** @type {number} */ (v) >= 2 ** 20
+      ? `${num(/** @type {number} */ (v) / 2 ** 20)} MiB`
+      : bytes(v);
   const seconds = (/** @type {unknown} */ v) => (isNumber(v) ? `${num(v, 1)} s` : '–');
   return [
     '| Long absence (gateway) | |',

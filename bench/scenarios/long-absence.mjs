@@ -106,7 +106,7 @@ export async function longAbsenceScenario(session, params, setup) {
     } finally {
       await stopGateway();
     }
-    result.warmStart = await warmStart(session, params, setupEnv, label);
+    result.warmStart = await warmStart(session, params, setupEnv, absent, label);
     const warm = /** @type {{ readySeconds: number }} */ (result.warmStart);
     session.log(
       `${label} every stream back and live in ${String(result.liveSeconds)} s; a warm start of the same window ready in ${warm.readySeconds} s`,
@@ -270,9 +270,10 @@ async function comeBack(session, params, gateway, producer, lastIds, absent, lab
  * @param {import('../harness/session.mjs').Session} session
  * @param {import('../harness/params.mjs').BenchParams} params
  * @param {{ brokers: string[], topic: string, secret: string, heartbeatMs: number }} setupEnv
+ * @param {number} absent the records of the absence, which the window holds
  * @param {string} label
  */
-async function warmStart(session, params, setupEnv, label) {
+async function warmStart(session, params, setupEnv, absent, label) {
   // The records are stamped over the last `absenceS` seconds as of when they were produced; the
   // margin covers the time since.
   const windowMs = params.absenceS * 1000 + 15 * 60_000;
@@ -293,15 +294,28 @@ async function warmStart(session, params, setupEnv, label) {
   const readySeconds = (monotonicMs() - started) / 1000;
   const stop = session.onCleanup(`${label} warm-start process`, () => gateway.stop());
   try {
-    const samples = await scrapeMetrics(`${gateway.managementUrl}/metrics`);
+    const cpuSeconds = gateway.cpuSeconds();
+    const rssBytes = rssOf(gateway.pid);
+    // The replay buffer's gauges are set once a second: wait for them to show the window.
+    /** @type {import('../harness/metrics.mjs').Sample[]} */
+    let samples = [];
+    await waitFor(
+      async () => {
+        samples = await scrapeMetrics(`${gateway.managementUrl}/metrics`);
+        return total(samples, 'sse_replay_buffer_events') >= absent;
+      },
+      "the warm start's replay buffer to show the window",
+      5000,
+      250,
+    ).catch(() => undefined);
     return {
       readySeconds: round(readySeconds, 2),
       replayWindowMs: windowMs,
       replayMaxBytes: params.absenceWarmMaxBytes,
       bufferedEvents: total(samples, 'sse_replay_buffer_events'),
       bufferBytes: total(samples, 'sse_replay_buffer_bytes'),
-      cpuSeconds: round(gateway.cpuSeconds(), 2),
-      rssBytes: rssOf(gateway.pid),
+      cpuSeconds: round(cpuSeconds, 2),
+      rssBytes,
     };
   } finally {
     await stop();
