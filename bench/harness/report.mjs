@@ -484,6 +484,7 @@ export function absenceLines(absence) {
     `| gateway RSS before / peak | ${mib(at('rssBeforeBytes'))} / ${mib(at('peakRssBytes'))} |`,
     `| catch-up passes started / resumes that joined one | ${num(at('catchUpsStarted'))} / ${num(at('catchUpsJoined'))} |`,
     `| records read from Kafka (scanned) / events served from them | ${num(at('recordsScanned'))} / ${num(at('eventsServed'))} |`,
+    `| records read from Kafka per record of the absence | ${num(at('scannedPerRecord'), 2)} |`,
     `| resets (must be 0) | ${num(at('resets'))} |`,
     `| lost / duplicated / misdelivered (must be 0) | ${num(at('lost'))} / ${num(at('duplicated'))} / ${num(at('misdelivered'))} |`,
     `| worst event-loop delay / p99 | ${ms(at('maxEventLoopDelayMs'))} / ${ms(at('p99EventLoopDelayMs'))} |`,

@@ -232,6 +232,8 @@ async function comeBack(session, params, gateway, producer, lastIds, absent, lab
         catchUpsJoined: diff('joined'),
         beyondHorizon: diff('beyondHorizon'),
         recordsScanned: diff('scanned'),
+        /** Records read from Kafka per record of the absence: 1 would be one read of each. */
+        scannedPerRecord: round(diff('scanned') / Math.max(1, absent), 2),
         eventsServed: diff('served'),
         replays: diff('replays'),
         resets: diff('resets'),
