@@ -8,6 +8,8 @@
  *   → { cmd: 'open', ...OpenCommand }    opens the streams; progress is reported as they open
  *   → { cmd: 'expect', eventType }       counts only events of that type from now on, from zero
  *   → { cmd: 'stats' }                   ← { type: 'stats', ...ClientStats }
+ *   → { cmd: 'ids' }                     ← { type: 'ids', ids: [user, last id][] } (tracked streams)
+ *   → { cmd: 'tally', total, users }     ← { type: 'tally', ...Tally } (tracked streams)
  *   → { cmd: 'close' }                   destroys every stream, answers 'closed' and exits
  *   ← { type: 'progress', ...Progress }  every 100 ms
  *
@@ -15,19 +17,30 @@
  * body into SSE blocks, keeps those that start with `event: <expected type>`, and reads the `"t":`
  * number out of their data (the producer's monotonic time stamp) to get the delivery latency.
  * Everything else (checkpoints, heartbeats, ids) is skipped.
+ *
+ * With `track` (the long-absence scenario), each stream also keeps the id of the last frame it got
+ * (to resume from it later) and checks the per-user numbering of the `track` events it receives
+ * (harness/numbering.mjs): numbers missing are lost, repeated duplicated, another user's misdelivered.
  */
 import http from 'node:http';
 import { signHs256 } from './harness/jwt.mjs';
+import { expectedFor, Numbering } from './harness/numbering.mjs';
 import { LatencyHistogram, monotonicMs } from './harness/stats.mjs';
 
 /**
  * @typedef {{ host: string, port: number, path: string, localAddress: string, secret: string,
  *   userFrom: number, userTo: number, concurrency: number, tokenTtlSeconds: number,
- *   maxAttempts: number, lastEventId?: string }} OpenCommand
+ *   maxAttempts: number, lastEventId?: string, lastEventIds?: string[], track?: string }} OpenCommand
+ *   `lastEventIds[user - userFrom]` is that stream's id to resume from, before `lastEventId`;
+ *   `track` is the event type whose per-user numbering the streams check
  * @typedef {{ opened: number, failed: number, closed: number, attempts: number, delivered: number,
- *   refused: number, lastError: string | undefined }} Progress
+ *   refused: number, tracked: number, lastError: string | undefined }} Progress
  * @typedef {{ delivered: number, firstAt: number | undefined, lastAt: number | undefined,
  *   histogram: import('./harness/stats.mjs').SparseHistogram, idLength: number | undefined }} ClientStats
+ * @typedef {{ streams: number, complete: number, lost: number, duplicated: number, outOfOrder: number,
+ *   unexpected: number, misdelivered: number, resets: number, withoutId: number }} Tally
+ * @typedef {{ user: number, lastId: string | undefined, numbering: Numbering, misdelivered: number,
+ *   resets: number }} Tracked
  */
 
 const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity, maxTotalSockets: Infinity });
@@ -52,8 +65,13 @@ const progress = {
   attempts: 0,
   delivered: 0,
   refused: 0,
+  tracked: 0,
   lastError: undefined,
 };
+/** The tracked streams, by user. @type {Map<number, Tracked>} */
+const tracked = new Map();
+/** `event: <track>\n` once a stream tracks, else matching nothing. */
+let trackPrefix = '\u0000';
 
 /** @param {object} message */
 function send(message) {
@@ -65,14 +83,16 @@ function send(message) {
  * incomplete block).
  * @param {string} text
  * @param {number} now
+ * @param {Tracked | undefined} stream
  */
-function consume(text, now) {
+function consume(text, now, stream) {
   let start = 0;
   for (;;) {
     const end = text.indexOf('\n\n', start);
     if (end === -1) break;
     // A stream starts with a lone "\n" (sent with the headers), so a block may start with one.
     const blockStart = text.charCodeAt(start) === 10 ? start + 1 : start;
+    if (stream) track(stream, text, blockStart, end);
     if (text.startsWith(expectedPrefix, blockStart)) {
       const at = text.indexOf('"t":', blockStart);
       if (at !== -1 && at < end) {
@@ -93,6 +113,30 @@ function consume(text, now) {
 }
 
 /**
+ * A tracked stream's block text[start, end): its id, and its number when of the tracked type.
+ * @param {Tracked} stream
+ * @param {string} text
+ * @param {number} start
+ * @param {number} end
+ */
+function track(stream, text, start, end) {
+  const id = text.indexOf('\nid: ', start);
+  if (id !== -1 && id < end) {
+    const eol = text.indexOf('\n', id + 1);
+    stream.lastId = text.slice(id + 5, eol === -1 || eol > end ? end : eol);
+  }
+  if (text.startsWith('event: reset\n', start)) stream.resets++;
+  if (!text.startsWith(trackPrefix, start)) return;
+  const data = text.indexOf('\ndata: ', start);
+  if (data === -1 || data > end) return;
+  /** @type {unknown} */
+  const parsed = JSON.parse(text.slice(data + 7, end));
+  const { u, n } = /** @type {{ u: number, n: number }} */ (parsed);
+  if (u !== stream.user) stream.misdelivered++;
+  else if (stream.numbering.add(n)) progress.tracked++;
+}
+
+/**
  * @param {OpenCommand} command
  * @param {number} user
  * @param {number} attempt
@@ -102,6 +146,7 @@ function openStream(command, user, attempt = 1) {
   return new Promise((settle) => {
     progress.attempts++;
     const token = signHs256(command.secret, `u${user}`, command.tokenTtlSeconds);
+    const lastEventId = command.lastEventIds?.[user - command.userFrom] ?? command.lastEventId;
     let opened = false;
     const retryOrFail = (/** @type {string} */ reason, /** @type {number | undefined} */ retryAfterS) => {
       if (opened || closing) return;
@@ -131,7 +176,7 @@ function openStream(command, user, attempt = 1) {
       headers: {
         authorization: `Bearer ${token}`,
         accept: 'text/event-stream',
-        ...(command.lastEventId === undefined ? {} : { 'last-event-id': command.lastEventId }),
+        ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }),
       },
     });
     requests.add(request);
@@ -152,8 +197,14 @@ function openStream(command, user, attempt = 1) {
       settle();
       response.setEncoding('latin1');
       let rest = '';
+      /** @type {Tracked | undefined} */
+      let stream;
+      if (command.track !== undefined) {
+        stream = { user, lastId: lastEventId, numbering: new Numbering(), misdelivered: 0, resets: 0 };
+        tracked.set(user, stream);
+      }
       response.on('data', (/** @type {string} */ chunk) => {
-        rest = consume(rest.length === 0 ? chunk : rest + chunk, monotonicMs());
+        rest = consume(rest.length === 0 ? chunk : rest + chunk, monotonicMs(), stream);
       });
       response.on('close', () => {
         requests.delete(request);
@@ -178,6 +229,39 @@ async function openAll(command) {
   send({ type: 'opened', opened: progress.opened, failed: progress.failed });
 }
 
+/**
+ * The tracked streams' numbering against `total` records dealt round-robin over `users` users.
+ * @param {number} total
+ * @param {number} users
+ * @returns {Tally}
+ */
+function tally(total, users) {
+  const sum = {
+    streams: 0,
+    complete: 0,
+    lost: 0,
+    duplicated: 0,
+    outOfOrder: 0,
+    unexpected: 0,
+    misdelivered: 0,
+    resets: 0,
+    withoutId: 0,
+  };
+  for (const stream of tracked.values()) {
+    const counts = stream.numbering.tally(expectedFor(total, users, stream.user));
+    sum.streams++;
+    if (counts.lost === 0) sum.complete++;
+    sum.lost += counts.lost;
+    sum.duplicated += counts.duplicated;
+    sum.outOfOrder += counts.outOfOrder;
+    sum.unexpected += counts.unexpected;
+    sum.misdelivered += stream.misdelivered;
+    sum.resets += stream.resets;
+    if (stream.lastId === undefined) sum.withoutId++;
+  }
+  return sum;
+}
+
 function reportProgress() {
   progress.delivered = delivered;
   send({ type: 'progress', ...progress });
@@ -188,9 +272,20 @@ const ticker = setInterval(reportProgress, 100);
 process.on('message', (/** @type {unknown} */ received) => {
   const message = /** @type {{ cmd?: unknown, eventType?: unknown }} */ (received ?? {});
   switch (message.cmd) {
-    case 'open':
-      void openAll(/** @type {OpenCommand} */ (received));
+    case 'open': {
+      const command = /** @type {OpenCommand} */ (received);
+      if (command.track !== undefined) trackPrefix = `event: ${command.track}\n`;
+      void openAll(command);
       return;
+    }
+    case 'ids':
+      send({ type: 'ids', ids: [...tracked.values()].map((stream) => [stream.user, stream.lastId]) });
+      return;
+    case 'tally': {
+      const { total, users } = /** @type {{ total: number, users: number }} */ (received);
+      send({ type: 'tally', ...tally(total, users) });
+      return;
+    }
     case 'expect':
       expectedPrefix = `event: ${String(message.eventType)}\n`;
       delivered = 0;

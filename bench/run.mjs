@@ -8,7 +8,8 @@
  * Order (targets run one after the other, never together, so they never share the two cores):
  *   Kafka (embedded unless KAFKA_BROKERS) → topic → for the gateway, then the raw SSE floor:
  *   start it, idle, warm-up, targeted, broadcast, fan-out, steadyModerate, steady, stop it →
- *   the Nest @Sse() floors' idle streams (Express, then Fastify) → the wide topic → the reconnect storm → cursor cost →
+ *   the Nest @Sse() floors' idle streams (Express, then Fastify) → the wide topic → the reconnect storm →
+ *   the long absence → cursor cost →
  *   the Kafka consume floors → results JSON + Markdown.
  */
 import kafkajs from 'kafkajs';
@@ -23,6 +24,7 @@ import { cursorCost } from './scenarios/cursor-cost.mjs';
 import { fanoutScenario } from './scenarios/fanout.mjs';
 import { idleScenario } from './scenarios/idle.mjs';
 import { mixedCapacity, steadyScenario } from './scenarios/steady.mjs';
+import { longAbsenceScenario } from './scenarios/long-absence.mjs';
 import { stormScenario } from './scenarios/storm.mjs';
 import { throughputScenario } from './scenarios/throughput.mjs';
 import { warmUp } from './scenarios/warm-up.mjs';
@@ -111,7 +113,7 @@ async function idleOnly(session, params, kind, shared) {
 }
 
 /**
- * What follows the targets' runs: the wide topic, the reconnect storm, the cursor's cost and the
+ * What follows the targets' runs: the wide topic, the reconnect storm, the long absence, the cursor's cost and the
  * Kafka consume floors (over every record the run produced).
  * @param {Session} session @param {BenchParams} params @param {string[]} brokers
  */
@@ -135,6 +137,12 @@ async function beyondTheTargets(session, params, brokers) {
     await ensureTopics(brokers, [topic], params.partitions);
     storm = await stormScenario(session, params, { brokers, topic });
   }
+  let absence = null;
+  if (params.absenceRate > 0 && params.targets.includes('gateway')) {
+    const topic = `${params.topic}-absence`;
+    await ensureTopics(brokers, [topic], params.partitions);
+    absence = await longAbsenceScenario(session, params, { brokers, topic });
+  }
   const cursor = await cursorCost(params);
   const kafkaConsume = await consumeFloor(session, brokers, params.topic, 'eachMessage');
   const eachBatch = await consumeFloor(session, brokers, params.topic, 'eachBatch');
@@ -147,6 +155,7 @@ async function beyondTheTargets(session, params, brokers) {
   return {
     wide: { gateway: wide.gateway ?? null, raw: wide.raw ?? null, cursor },
     storm,
+    absence,
     kafkaConsume: { ...kafkaConsume, eachBatch, platformatic },
   };
 }
@@ -210,6 +219,7 @@ async function bench(session, params, env) {
     },
     wide: rest?.wide ?? null,
     storm: rest?.storm ?? null,
+    absence: rest?.absence ?? null,
     ratios: ratios(targets.gateway, targets.raw, rest?.kafkaConsume.eachBatch ?? { recordsPerSecond: NaN }),
     workDir: session.workDir,
   };

@@ -382,6 +382,7 @@ function currentProgress() {
   return {
     ...progress,
     delivered,
+    tracked: 0, // the load client's long-absence check; the soak counts its own
     unique,
     duplicates,
     misdelivered,

@@ -18,7 +18,16 @@ const LAST_SOURCE_HOST = 254;
 
 class LoadClient {
   /** @type {Progress} */
-  progress = { opened: 0, failed: 0, closed: 0, attempts: 0, delivered: 0, refused: 0, lastError: undefined };
+  progress = {
+    opened: 0,
+    failed: 0,
+    closed: 0,
+    attempts: 0,
+    delivered: 0,
+    refused: 0,
+    tracked: 0,
+    lastError: undefined,
+  };
   /** @type {Map<string, Array<(message: unknown) => void>>} */
   #waiting = new Map();
 
@@ -99,6 +108,7 @@ export class Load {
       attempts: 0,
       delivered: 0,
       refused: 0,
+      tracked: 0,
       lastError: /** @type {string | undefined} */ (undefined),
     };
     for (const { progress } of this.clients) {
@@ -108,6 +118,7 @@ export class Load {
       sum.closed += progress.closed;
       sum.attempts += progress.attempts;
       sum.delivered += progress.delivered;
+      sum.tracked += progress.tracked;
       sum.lastError = progress.lastError ?? sum.lastError;
     }
     return sum;
@@ -118,8 +129,11 @@ export class Load {
    * @param {URL} url the target's /events
    * @param {number} timeoutMs
    * @param {(progress: Load['progress']) => void} onTick
-   * @param {{ lastEventId?: string, concurrency?: number, command?: object }} [resume] every stream
-   *   resumes from this id; `command` adds to what each client is told (the soak client's settings)
+   * @param {{ lastEventId?: string, lastEventIds?: string[], track?: string, concurrency?: number,
+   *   command?: object }} [resume] every stream resumes from `lastEventId`, or from its own
+   *   `lastEventIds[user - firstUser]`; `track` is the event type whose per-user numbering the
+   *   streams check (see load-client.mjs); `command` adds to what each client is told (the soak
+   *   client's settings)
    */
   async open(url, timeoutMs, onTick, resume = {}) {
     const { streams, clients, concurrency, secret, tokenTtlSeconds } = this.options;
@@ -143,6 +157,10 @@ export class Load {
         tokenTtlSeconds,
         maxAttempts: 5,
         ...(resume.lastEventId === undefined ? {} : { lastEventId: resume.lastEventId }),
+        ...(resume.lastEventIds === undefined
+          ? {}
+          : { lastEventIds: resume.lastEventIds.slice(userFrom - this.firstUser, userTo - this.firstUser) }),
+        ...(resume.track === undefined ? {} : { track: resume.track }),
         ...resume.command,
       });
     }
@@ -198,6 +216,50 @@ export class Load {
       if (answer.lastAt !== undefined) lastAt = Math.max(lastAt ?? -Infinity, answer.lastAt);
     }
     return { delivered, firstAt, lastAt, histogram, idLength };
+  }
+
+  /**
+   * The id of the last frame each tracked stream received (or resumed from), indexed by user − firstUser.
+   * @returns {Promise<Array<string | undefined>>}
+   */
+  async lastIds() {
+    const answers = /** @type {Array<{ ids: Array<[number, string | undefined]> }>} */ (
+      await Promise.all(this.clients.map((client) => client.ask({ cmd: 'ids' }, 'ids', 30_000)))
+    );
+    /** @type {Array<string | undefined>} */
+    const ids = Array.from({ length: this.options.streams });
+    for (const { ids: pairs } of answers) for (const [user, id] of pairs) ids[user - this.firstUser] = id;
+    return ids;
+  }
+
+  /**
+   * The tracked streams' numbering summed over the clients, against `total` records dealt
+   * round-robin over `users` users (harness/numbering.mjs).
+   * @param {number} total
+   * @param {number} users
+   */
+  async tally(total, users) {
+    const answers = /** @type {Array<import('../load-client.mjs').Tally>} */ (
+      await Promise.all(
+        this.clients.map((client) => client.ask({ cmd: 'tally', total, users }, 'tally', 60_000)),
+      )
+    );
+    /** @type {import('../load-client.mjs').Tally} */
+    const sum = {
+      streams: 0,
+      complete: 0,
+      lost: 0,
+      duplicated: 0,
+      outOfOrder: 0,
+      unexpected: 0,
+      misdelivered: 0,
+      resets: 0,
+      withoutId: 0,
+    };
+    for (const answer of answers) {
+      for (const key of /** @type {Array<keyof typeof sum>} */ (Object.keys(sum))) sum[key] += answer[key];
+    }
+    return sum;
   }
 
   /** Closes every stream and ends the clients. */

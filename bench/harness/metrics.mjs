@@ -48,6 +48,20 @@ export function total(samples, name, none = 0) {
   return sum;
 }
 
+/**
+ * A metric summed over the series whose labels include `label` (e.g. `outcome="started"`); 0 when
+ * there is none.
+ * @param {Sample[]} samples
+ * @param {string} name
+ * @param {string} label
+ */
+export function labelledTotal(samples, name, label) {
+  let sum = 0;
+  for (const sample of samples)
+    if (sample.name === name && sample.labels.includes(label)) sum += sample.value;
+  return sum;
+}
+
 /** @param {string} metricsUrl the gateway's /metrics, on its management port when it has one */
 export async function scrapeMetrics(metricsUrl) {
   const response = await fetch(metricsUrl);

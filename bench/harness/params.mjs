@@ -147,6 +147,16 @@ export function benchParams(env) {
     nestFloor: env.BENCH_NEST_FLOOR !== '0',
     /** Records a second of the storm's 15 minutes of history (0 leaves the storm out). */
     stormRate: numberEnv(env, 'BENCH_STORM_RATE', smoke ? 5 : 100, 0, 10_000),
+    /** Targeted records a second while every stream is away, in the long absence (0 leaves it out). */
+    absenceRate: numberEnv(env, 'BENCH_ABSENCE_RATE', 1000, 0, 100_000),
+    /** How long the long absence lasts, in seconds of traffic. */
+    absenceS: numberEnv(env, 'BENCH_ABSENCE_S', smoke ? 5 : 600, 1, 24 * 3600),
+    /** The replay store of the gateway the streams come back to: too small to hold the absence. */
+    absenceReplayMaxBytes: Math.round(
+      numberEnv(env, 'BENCH_ABSENCE_REPLAY_MAX_BYTES', smoke ? 64 * 1024 : 4 * 1024 ** 2, 0),
+    ),
+    /** The replay store of the warm start it is compared with: room for the whole absence. */
+    absenceWarmMaxBytes: Math.round(numberEnv(env, 'BENCH_ABSENCE_WARM_MAX_BYTES', 1024 ** 3, 0)),
     topic: env.BENCH_TOPIC ?? runTopic('bench'),
     heartbeatMs: common.heartbeatMs,
     replayMaxBytes: common.replayMaxBytes,
@@ -156,7 +166,7 @@ export function benchParams(env) {
     profile: splitList(env.BENCH_PROFILE),
     profileTargets: splitList(env.BENCH_PROFILE_TARGETS ?? 'gateway'),
     nodeOptions: common.nodeOptions,
-    timeoutS: numberEnv(env, 'BENCH_TIMEOUT_S', smoke ? 140 : 1800, 10),
+    timeoutS: numberEnv(env, 'BENCH_TIMEOUT_S', smoke ? 200 : 1800, 10),
   };
 }
 

@@ -1,5 +1,5 @@
 import { benchParams, ceilingParams, ParamError } from './params.mjs';
-import { parseMetrics, total } from './metrics.mjs';
+import { labelledTotal, parseMetrics, total } from './metrics.mjs';
 
 describe('bench parameters', () => {
   it('should give the smoke run its small defaults', () => {
@@ -13,6 +13,15 @@ describe('bench parameters', () => {
       widePartitions: 8,
     });
     expect(params.targets).toEqual(['gateway', 'raw']);
+    expect(params).toMatchObject({ absenceRate: 1000, absenceS: 5, absenceReplayMaxBytes: 64 * 1024 });
+  });
+
+  it('should give the long absence ten minutes at 1,000 events a second in a full run, and let it be left out', () => {
+    expect(benchParams({})).toMatchObject({ absenceRate: 1000, absenceS: 600 });
+    expect(benchParams({ BENCH_ABSENCE_RATE: '0' }).absenceRate).toBe(0);
+    expect(() => benchParams({ BENCH_ABSENCE_S: '0' })).toThrow(
+      new ParamError('BENCH_ABSENCE_S=0: expected a number from 1 to 86400'),
+    );
   });
 
   it('should name the variable of a bad value in one plain error', () => {
@@ -31,7 +40,7 @@ describe('bench parameters', () => {
 });
 
 describe('the entry points', () => {
-  it.each(['../run.mjs', '../ceiling.mjs', '../soak.mjs'])(
+  it.each(['../run.mjs', '../ceiling.mjs', '../soak.mjs', '../scenarios/long-absence.mjs'])(
     'should do nothing on import of %s but export main',
     async (path) => {
       const listeners = process.listenerCount('SIGINT');
@@ -59,6 +68,11 @@ describe('the gateway metrics', () => {
   it('should sum a metric over its labels', () => {
     expect(total(samples, 'sse_resets_total')).toBe(3);
     expect(total(samples, 'sse_streams_open')).toBe(40);
+  });
+
+  it('should sum only the series of a label', () => {
+    expect(labelledTotal(samples, 'sse_resets_total', 'reason="too-old"')).toBe(2);
+    expect(labelledTotal(samples, 'sse_resets_total', 'reason="expired"')).toBe(0);
   });
 
   it('should give the fallback for a metric without series', () => {

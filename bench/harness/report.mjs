@@ -149,6 +149,7 @@ export function ratios(gateway, raw, consume) {
  *   wide?: { gateway: object | null, raw: object | null,
  *     cursor: Array<{ partitions: number, cursorLength: number, decimalLength: number, formatNanoseconds: number }> } | null,
  *   storm?: Record<string, number | boolean> | null,
+ *   absence?: object | null,
  * }} ReportInput
  * @typedef {{ file: string, summary: import('./profile-summary.mjs').ProfileSummary }} ProfileFigures
  */
@@ -330,6 +331,7 @@ export function markdownReport(results) {
     );
     lines.push('');
   }
+  if (results.absence) lines.push(...absenceLines(results.absence), '');
   /** @type {Array<[string, object | null]>} */
   const targets = [
     ['gateway', gateway],
@@ -453,4 +455,41 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   /** @type {unknown} */
   const results = JSON.parse(readFileSync(file, 'utf8'));
   process.stdout.write(markdownReport(/** @type {ReportInput} */ (results)));
+}
+
+/**
+ * The long absence's table (bench/scenarios/long-absence.mjs): the return, then the warm start it
+ * compares with.
+ * @param {object} absence
+ * @returns {string[]}
+ */
+export function absenceLines(absence) {
+  const at = (/** @type {string} */ path) => get(absence, path);
+  const mib = (/** @type {unknown} */ v) =>
+    isNumber(v) && /** @type {number} */ (v) >= 2 ** 20
+      ? `${num(/** @type {number} */ (v) / 2 ** 20)} MiB`
+      : bytes(v);
+  const seconds = (/** @type {unknown} */ v) => (isNumber(v) ? `${num(v, 1)} s` : '–');
+  return [
+    '| Long absence (gateway) | |',
+    '|---|---:|',
+    `| streams away, then back at once from their own last ids | ${num(at('streams'))} |`,
+    `| records while away (${num(at('absenceRate'))}/s for ${num(at('absenceS'))} s, targeted, stamped over that time) | ${num(at('absentRecords'))} |`,
+    `| replay store of the gateway they come back to | ${mib(at('replayMaxBytes'))} |`,
+    `| until every stream is open | ${seconds(at('openSeconds'))} |`,
+    `| until every stream has every event of its user | ${seconds(at('caughtUpSeconds'))} |`,
+    `| until every stream is live (has a broadcast sent once all were open) | ${seconds(at('liveSeconds'))} |`,
+    `| opens told to retry later (429, Retry-After) | ${num(at('refusedOpens'))} |`,
+    `| gateway CPU meanwhile | ${seconds(at('gatewayCpuSeconds'))} (${num(at('gatewayCpuPercent'))}% of a core) |`,
+    `| gateway RSS before / peak | ${mib(at('rssBeforeBytes'))} / ${mib(at('peakRssBytes'))} |`,
+    `| catch-up passes started / resumes that joined one | ${num(at('catchUpsStarted'))} / ${num(at('catchUpsJoined'))} |`,
+    `| records read from Kafka (scanned) / events served from them | ${num(at('recordsScanned'))} / ${num(at('eventsServed'))} |`,
+    `| records read from Kafka per record of the absence | ${num(at('scannedPerRecord'), 2)} |`,
+    `| resets (must be 0) | ${num(at('resets'))} |`,
+    `| lost / duplicated / misdelivered (must be 0) | ${num(at('lost'))} / ${num(at('duplicated'))} / ${num(at('misdelivered'))} |`,
+    `| worst event-loop delay / p99 | ${ms(at('maxEventLoopDelayMs'))} / ${ms(at('p99EventLoopDelayMs'))} |`,
+    `| warm start instead: a fresh gateway reading the same window, until ready | ${seconds(at('warmStart.readySeconds'))} |`,
+    `| its replay buffer then: events / size | ${num(at('warmStart.bufferedEvents'))} / ${mib(at('warmStart.bufferBytes'))} |`,
+    `| its CPU / RSS once ready | ${seconds(at('warmStart.cpuSeconds'))} / ${mib(at('warmStart.rssBytes'))} |`,
+  ];
 }
