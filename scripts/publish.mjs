@@ -66,6 +66,8 @@ if (!existsSync(CONTRACT))
   fail('Build the gateway first (npm run build): publish checks events with its code.', 1);
 const loaded = /** @type {unknown} */ (await import(pathToFileURL(CONTRACT).href));
 const contract = /** @type {{ contractProblem: (event: unknown) => string | undefined }} */ (loaded);
+// The gateway's fix of kafkajs's request queue: no TimeoutNegativeWarning on Node 23 and later.
+await import(pathToFileURL(join(projectRoot, 'dist', 'kafka', 'request-queue.patch.js')).href);
 const problem = contract.contractProblem(event);
 if (problem) fail(`The gateway would not deliver this event: ${problem}.`);
 

@@ -16,6 +16,7 @@ import { KAFKA_RECORD_BATCH, KafkaBatchContext, type ConsumedBatch } from './con
 import { ConsumerHealthService } from './consumer-health.service.js';
 import { ConsumerReplacer, isConnectivityError } from './consumer-replacer.js';
 import { fetchDecodingProblem, limitRecordsPerFetch } from './fetch-decoding.patch.js';
+import './request-queue.patch.js';
 import { KafkaHistoryReader } from './history-reader.js';
 import { PositionsTopic } from './positions-topic.js';
 import { instanceGroupId, kafkaClientConfig } from './kafka-client.config.js';
