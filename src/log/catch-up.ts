@@ -132,11 +132,16 @@ export class CatchUpScans {
       }
     }
     this.counters.scanned(batch.next - Math.max(scan.position, batch.fetchedOffset));
+    // A record costs its audience, not every stream on the pass: thousands of streams resuming
+    // together made each record of a lap a loop over all of them.
+    const byKey = readersByKey(scan.readers);
     for (const event of batch.records) {
       if (event.offset < scan.position) continue;
-      for (const reader of scan.readers) {
-        if (event.offset >= reader.from && event.offset < reader.to && this.wants(reader.catchUp, event)) {
-          reader.collected.push(event);
+      for (const key of audienceKeys(event.topic, event.audience)) {
+        for (const reader of byKey.get(key) ?? []) {
+          const fits = event.offset >= reader.from && event.offset < reader.to;
+          // An event whose users are listed twice still reaches a stream once.
+          if (fits && reader.collected.at(-1) !== event) reader.collected.push(event);
         }
       }
     }
@@ -239,9 +244,17 @@ export class CatchUpScans {
       }
     }
   }
+}
 
-  private wants(catchUp: StreamCatchUp, event: GatewayEvent): boolean {
-    for (const key of audienceKeys(event.topic, event.audience)) if (catchUp.keys.has(key)) return true;
-    return false;
+/** The readers of a pass by the audience keys they read. */
+function readersByKey(readers: readonly Reader[]): Map<string, Reader[]> {
+  const byKey = new Map<string, Reader[]>();
+  for (const reader of readers) {
+    for (const key of reader.catchUp.keys) {
+      const list = byKey.get(key);
+      if (list) list.push(reader);
+      else byKey.set(key, [reader]);
+    }
   }
+  return byKey;
 }
