@@ -126,7 +126,7 @@ export class CatchUpScans {
     // Kafka moved the read past records that no longer exist: those streams cannot be served.
     if (batch.fetchedOffset > scan.position) {
       for (const reader of scan.readers.filter((each) => each.from < batch.fetchedOffset)) {
-        this.finish(scan, reader);
+        this.finish(scan, [reader]);
         reader.catchUp.done = true;
         reader.catchUp.listener.expired();
       }
@@ -146,7 +146,8 @@ export class CatchUpScans {
       }
     }
     scan.position = Math.max(scan.position, batch.next);
-    for (const reader of [...scan.readers]) {
+    const finished: Reader[] = [];
+    for (const reader of scan.readers) {
       const reached = Math.min(scan.position, reader.to);
       if (reader.collected.length > 0 || reached >= reader.to) {
         const events = reader.collected;
@@ -154,8 +155,9 @@ export class CatchUpScans {
         this.counters.served(events.length);
         if (!reader.catchUp.done) reader.catchUp.listener.events(scan.topic, scan.partition, events, reached);
       }
-      if (reached >= reader.to) this.finish(scan, reader);
+      if (reached >= reader.to) finished.push(reader);
     }
+    this.finish(scan, finished);
     this.settle(scan);
   }
 
@@ -200,13 +202,17 @@ export class CatchUpScans {
     }
   }
 
-  private finish(scan: Scan, reader: Reader): void {
-    scan.readers = scan.readers.filter((each) => each !== reader);
-    const { catchUp } = reader;
-    if (catchUp.done) return;
-    if (--catchUp.remaining === 0) {
-      catchUp.done = true;
-      catchUp.listener.caughtUp();
+  /** Takes readers that have all they need off a pass, at once: thousands may end a lap together. */
+  private finish(scan: Scan, finished: readonly Reader[]): void {
+    if (finished.length === 0) return;
+    const gone = new Set(finished);
+    scan.readers = scan.readers.filter((each) => !gone.has(each));
+    for (const { catchUp } of finished) {
+      if (catchUp.done) continue;
+      if (--catchUp.remaining === 0) {
+        catchUp.done = true;
+        catchUp.listener.caughtUp();
+      }
     }
   }
 
