@@ -48,7 +48,12 @@ function num(value, digits = 0) {
 const FORMATS = {
   count: (/** @type {unknown} */ value) => num(value),
   perSecond: (/** @type {unknown} */ value) => num(value),
-  bytes: (/** @type {unknown} */ value) => (isNumber(value) ? `${num(value / 1024, 1)} KiB` : '–'),
+  bytes: (/** @type {unknown} */ value) =>
+    !isNumber(value)
+      ? '–'
+      : value >= 2 ** 20
+        ? `${num(value / 2 ** 20, 1)} MiB`
+        : `${num(value / 1024, 1)} KiB`,
   micros: (/** @type {unknown} */ value) => (isNumber(value) ? `${num(value, 1)} µs` : '–'),
   ms: (/** @type {unknown} */ value) => (isNumber(value) ? `${num(value, value >= 100 ? 0 : 1)} ms` : '–'),
   seconds: (/** @type {unknown} */ value) => (isNumber(value) ? `${num(value, 1)} s` : '–'),
@@ -151,6 +156,7 @@ export function performanceDoc(result, soak) {
       '',
     );
   }
+  lines.push(...absenceParagraph(at(result, 'absence')));
   const batch = at(result, 'floors.kafkaConsume.eachBatch.recordsPerSecond');
   if (isNumber(batch)) {
     lines.push(
@@ -207,6 +213,30 @@ function platformParagraph(result) {
     `**HTTP platform.** The same bare route on Nest's Fastify adapter takes ${FORMATS.bytes(fastifyRss)} a stream ` +
       `(${ratio(fastifyRss, expressRss)} the Express route's) but opens ${num(fastifyOpens)} streams a second ` +
       `(${ratio(fastifyOpens, expressOpens)} the Express route's ${num(expressOpens)}). ${verdict}`,
+    '',
+  ];
+}
+
+/**
+ * Every stream away while the replay store overflows, then back at once: caught up from Kafka.
+ * @param {unknown} absence
+ * @returns {string[]}
+ */
+function absenceParagraph(absence) {
+  if (!absence || typeof absence !== 'object') return [];
+  const a = (/** @type {string} */ path) => at(absence, path);
+  const minutes = isNumber(a('absenceS')) ? num(/** @type {number} */ (a('absenceS')) / 60) : '–';
+  return [
+    `**Long absence.** ${num(a('streams'))} streams leave; ${minutes} minutes of targeted traffic ` +
+      `(${num(a('absentRecords'))} records, stamped over those minutes and produced at once) overflow a replay store of ` +
+      `${FORMATS.bytes(a('replayMaxBytes'))}; then every stream comes back at once with its last id and is caught up from Kafka. ` +
+      `All open after ${FORMATS.seconds(a('openSeconds'))} (${num(a('refusedOpens'))} opens told to retry later), ` +
+      `every event delivered after ${FORMATS.seconds(a('caughtUpSeconds'))}, all live after ${FORMATS.seconds(a('liveSeconds'))}: ` +
+      `${num(a('lost'))} lost, ${num(a('duplicated'))} duplicated, ${num(a('misdelivered'))} misdelivered, ${num(a('resets'))} resets. ` +
+      `The gateway spent ${FORMATS.seconds(a('gatewayCpuSeconds'))} of CPU and peaked at ${FORMATS.bytes(a('peakRssBytes'))} ` +
+      `of RSS, and read ${num(a('scannedPerRecord'), 2)} records from Kafka per record of the absence ` +
+      `(${num(a('catchUpsStarted'))} passes started, ${num(a('catchUpsJoined'))} resumes joined one). ` +
+      `A fresh instance warming the same window is ready after ${FORMATS.seconds(a('warmStart.readySeconds'))}.`,
     '',
   ];
 }

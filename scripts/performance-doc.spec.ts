@@ -63,6 +63,40 @@ describe('docs/performance.md', () => {
     expect(page).toContain('](soak.svg)');
   });
 
+  it('should tell the long absence: what came back, how fast, what was lost, what Kafka read', () => {
+    const page = performanceDoc({
+      params: { mode: 'full', streams: 10_000 },
+      absence: {
+        streams: 10_000,
+        absentRecords: 600_000,
+        absenceS: 600,
+        replayMaxBytes: 4 * 2 ** 20,
+        openSeconds: 9.5,
+        refusedOpens: 3_000,
+        caughtUpSeconds: 20,
+        liveSeconds: 21,
+        lost: 0,
+        duplicated: 0,
+        misdelivered: 0,
+        resets: 0,
+        gatewayCpuSeconds: 15,
+        peakRssBytes: 600 * 2 ** 20,
+        scannedPerRecord: 2.5,
+        catchUpsStarted: 3,
+        catchUpsJoined: 29_997,
+        warmStart: { readySeconds: 12 },
+      },
+    });
+
+    expect(page).toContain(
+      '**Long absence.** 10,000 streams leave; 10 minutes of targeted traffic (600,000 records',
+    );
+    expect(page).toContain('a replay store of 4.0 MiB');
+    expect(page).toContain('0 lost, 0 duplicated, 0 misdelivered, 0 resets');
+    expect(page).toContain('read 2.50 records from Kafka per record of the absence');
+    expect(page).toContain('ready after 12.0 s');
+  });
+
   it('should say how to get figures when there is no result', () => {
     expect(performanceDoc(undefined)).toContain('No benchmark result yet: run `npm run bench`');
   });
