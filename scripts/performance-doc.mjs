@@ -179,7 +179,7 @@ export function performanceDoc(result, soak) {
     '## Reproduce',
     '',
     '```sh',
-    'npm run bench               # about 12 minutes: results in bench/results/',
+    'npm run bench               # about 10 minutes: results in bench/results/',
     'npm run soak                # 60 minutes: bench/results/soak-<time>.json and .svg',
     'npm run docs:performance    # this page, from the newest standard result and soak',
     '```',
