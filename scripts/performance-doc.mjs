@@ -4,7 +4,7 @@
  * result in bench/results/, so that the figures users read are the ones measured, never typed.
  * A figure the result lacks (an older or newer format, a scenario left out) shows as "–".
  */
-import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { newestResult, newestStandardRun, RESULTS_DIR } from './bench-results.mjs';
@@ -192,6 +192,14 @@ export function performanceDoc(result, soak) {
 }
 
 /**
+ * A chart without the time of its run: docs speak of the figures, not of when they were taken.
+ * @param {string} svg
+ */
+export function undated(svg) {
+  return svg.replace(/,? ?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '');
+}
+
+/**
  * Nest's Fastify adapter beside its Express one, both a bare `@Sse()` route, and why the gateway
  * runs on the one it does.
  * @param {unknown} result
@@ -280,7 +288,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const soak = newestSoak();
   writeFileSync(PERFORMANCE_DOC, performanceDoc(newest?.data, soak?.data));
   const chart = at(soak?.data, 'chart');
-  if (typeof chart === 'string') copyFileSync(join(RESULTS_DIR, chart), SOAK_CHART);
+  if (typeof chart === 'string')
+    writeFileSync(SOAK_CHART, undated(readFileSync(join(RESULTS_DIR, chart), 'utf8')));
   else rmSync(SOAK_CHART, { force: true });
   console.log(
     `docs/performance.md written from ${newest?.file ?? 'no result'} and ${soak?.file ?? 'no soak'}`,

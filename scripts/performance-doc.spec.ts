@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { newestStandardRun } from './bench-results.mjs';
-import { newestSoak, PERFORMANCE_DOC, performanceDoc } from './performance-doc.mjs';
+import { newestSoak, PERFORMANCE_DOC, performanceDoc, undated } from './performance-doc.mjs';
 
 describe('docs/performance.md', () => {
   it('should be what npm run docs:performance writes from the newest standard bench result', () => {
@@ -108,5 +108,11 @@ describe('docs/performance.md', () => {
 
     expect(page).not.toMatch(/\b20\d\d-\d\d-\d\d/);
     if (result?.git?.revision) expect(page).not.toContain(result.git.revision);
+  });
+
+  it('should copy the soak chart without the time of its run', () => {
+    expect(undated('<text>kafka-sse-gateway soak, 2026-12-07T22:11:30.123Z: passed</text>')).toBe(
+      '<text>kafka-sse-gateway soak: passed</text>',
+    );
   });
 });
