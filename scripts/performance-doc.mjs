@@ -266,13 +266,15 @@ function soakSection(soak) {
       `${num(at(trend, 'lagSlopePerMinute'), 1)} records a minute, ${num(at(trend, 'finalLag'))} at the end`,
   );
   return [
-    '## An hour of it',
+    '## The soak',
     '',
     `\`npm run soak\` ran the production build for ${num(p('minutes'))} minutes on ${num(d('streams'))} streams: ` +
       'events for one user, for several users and for everyone, every one numbered; ' +
       `${num(p('reconnectPercentPerMinute'))}% of the streams reconnecting a minute with their last id, ${num(p('slowStreams'))} ` +
       `slow readers${p('restart') === false ? '' : ', and a second instance taking over half-way as in a rolling deploy'}. ` +
-      `It ${at(soak, 'passed') === true ? 'passed' : 'failed'}.`,
+      (at(soak, 'passed') === true
+        ? 'It passed.'
+        : `It failed: ${(Array.isArray(at(soak, 'reasons')) ? /** @type {unknown[]} */ (at(soak, 'reasons')) : []).join('; ')}.`),
     '',
     `- ${num(d('received'))} of ${num(d('expected'))} deliveries: ${num(d('lost'))} lost, ${num(d('duplicates'))} duplicated, ` +
       `${num(d('misdelivered'))} delivered to the wrong user`,
