@@ -258,27 +258,35 @@ function soakSection(soak) {
   if (soak === undefined) return [];
   const d = (/** @type {string} */ path) => at(soak, `deliveries.${path}`);
   const p = (/** @type {string} */ path) => at(soak, `params.${path}`);
-  const trends = /** @type {unknown[]} */ (Array.isArray(at(soak, 'trends')) ? at(soak, 'trends') : []);
-  const trendLines = trends.map(
-    (trend) =>
+  const list = (/** @type {string} */ path) =>
+    /** @type {unknown[]} */ (Array.isArray(at(soak, path)) ? at(soak, path) : []);
+  const trendLines = list('trends').map((trend) => {
+    const live = at(trend, 'heapLiveSlopeMiBPerHour');
+    return (
       `- instance ${String(at(trend, 'instance'))}: RSS ${num(at(trend, 'rssSlopeMiBPerHour'), 2)} MiB an hour after warm-up` +
-      `${at(trend, 'rssJudged') === false ? ' (too short a stretch to judge)' : ''}; consumer lag ` +
-      `${num(at(trend, 'lagSlopePerMinute'), 1)} records a minute, ${num(at(trend, 'finalLag'))} at the end`,
-  );
+      `${at(trend, 'rssJudged') === false ? ' (too short a stretch to judge)' : ''}` +
+      `${isNumber(live) ? `, the live heap ${num(live, 2)} MiB an hour` : ''}; consumer lag ` +
+      `${num(at(trend, 'lagSlopePerMinute'), 1)} records a minute, ${num(at(trend, 'finalLag'))} at the end`
+    );
+  });
+  const flags = p('nodeOptions');
   return [
     '## The soak',
     '',
-    `\`npm run soak\` ran the production build for ${num(p('minutes'))} minutes on ${num(d('streams'))} streams: ` +
+    `\`npm run soak\` ran the production build` +
+      `${Array.isArray(flags) && flags.length > 0 ? ` (\`node ${flags.join(' ')}\`)` : ''}` +
+      ` for ${num(p('minutes'))} minutes on ${num(d('streams'))} streams: ` +
       'events for one user, for several users and for everyone, every one numbered; ' +
       `${num(p('reconnectPercentPerMinute'))}% of the streams reconnecting a minute with their last id, ${num(p('slowStreams'))} ` +
       `slow readers${p('restart') === false ? '' : ', and a second instance taking over half-way as in a rolling deploy'}. ` +
-      (at(soak, 'passed') === true
-        ? 'It passed.'
-        : `It failed: ${(Array.isArray(at(soak, 'reasons')) ? /** @type {unknown[]} */ (at(soak, 'reasons')) : []).join('; ')}.`),
+      (at(soak, 'passed') === true ? 'It passed.' : `It failed: ${list('reasons').join('; ')}.`),
     '',
     `- ${num(d('received'))} of ${num(d('expected'))} deliveries: ${num(d('lost'))} lost, ${num(d('duplicates'))} duplicated, ` +
       `${num(d('misdelivered'))} delivered to the wrong user`,
     ...trendLines,
+    '',
+    'RSS also counts heap that V8 keeps committed but free until the heap nears its bound; the live heap ' +
+      '(in use just after a major collection) is what a leak raises ([operations.md](operations.md#memory)).',
     '',
     '![RSS, heap, event-loop delay, consumer lag and open streams over the soak](soak.svg)',
     '',

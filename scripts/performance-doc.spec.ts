@@ -34,7 +34,13 @@ describe('docs/performance.md', () => {
       {
         kind: 'soak',
         passed: true,
-        params: { minutes: 60, reconnectPercentPerMinute: 1, slowStreams: 5, restart: true },
+        params: {
+          minutes: 60,
+          reconnectPercentPerMinute: 1,
+          slowStreams: 5,
+          restart: true,
+          nodeOptions: ['--max-semi-space-size=32', '--max-old-space-size=416'],
+        },
         deliveries: {
           streams: 10_000,
           expected: 5_000_000,
@@ -44,7 +50,15 @@ describe('docs/performance.md', () => {
           misdelivered: 0,
         },
         trends: [
-          { instance: 'a', rssSlopeMiBPerHour: 1.25, rssJudged: true, lagSlopePerMinute: 0, finalLag: 0 },
+          {
+            instance: 'a',
+            rssSlopeMiBPerHour: 1.25,
+            rssJudged: true,
+            heapLiveSlopeMiBPerHour: 0.5,
+            lagSlopePerMinute: 0,
+            finalLag: 0,
+          },
+          { instance: 'b', rssSlopeMiBPerHour: 2, rssJudged: true, lagSlopePerMinute: 0, finalLag: 0 },
         ],
         chart: 'soak-x.svg',
       },
@@ -58,7 +72,14 @@ describe('docs/performance.md', () => {
       '- 5,000,000 of 5,000,000 deliveries: 0 lost, 0 duplicated, 0 delivered to the wrong user',
     );
     expect(page).toContain(
-      '- instance a: RSS 1.25 MiB an hour after warm-up; consumer lag 0.0 records a minute, 0 at the end',
+      '- instance a: RSS 1.25 MiB an hour after warm-up, the live heap 0.50 MiB an hour; ' +
+        'consumer lag 0.0 records a minute, 0 at the end',
+    );
+    expect(page).toContain(
+      '- instance b: RSS 2.00 MiB an hour after warm-up; consumer lag 0.0 records a minute, 0 at the end',
+    );
+    expect(page).toContain(
+      '`npm run soak` ran the production build (`node --max-semi-space-size=32 --max-old-space-size=416`) for 60 minutes',
     );
     expect(page).toContain('](soak.svg)');
   });

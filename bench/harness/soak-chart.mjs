@@ -28,6 +28,7 @@ export const SOAK_PANELS = /** @type {Panel[]} */ ([
     series: [
       { key: 'rssBytes', label: 'RSS', scale: 1 / 2 ** 20 },
       { key: 'heapUsedBytes', label: 'JS heap used', scale: 1 / 2 ** 20, dashed: true },
+      { key: 'heapLiveBytes', label: 'live heap (after a major GC)', scale: 1 / 2 ** 20 },
     ],
   },
   {

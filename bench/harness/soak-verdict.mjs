@@ -112,8 +112,8 @@ export function median(values) {
 }
 
 /**
- * @typedef {{ t: number, instance: string, rssBytes: number, lag: number }} TrendSample
- *   `t` in seconds since the traffic started
+ * @typedef {{ t: number, instance: string, rssBytes: number, heapLiveBytes: number, lag: number }} TrendSample
+ *   `t` in seconds since the traffic started; `heapLiveBytes` NaN before the first major collection
  * @typedef {{ instance: string, warmUpEndS: number, endS: number }} Segment
  *   the span in which an instance held the streams, and when its warm-up ended
  */
@@ -141,6 +141,11 @@ export function trends(samples, segments, params) {
       samples: points.length,
       rssSlopeMiBPerHour: round2(theilSen(points.map((s) => [s.t / 3600, s.rssBytes / 2 ** 20]))),
       rssJudged: minutes >= params.slopeMinMinutes,
+      heapLiveSlopeMiBPerHour: round2(
+        theilSen(
+          points.filter((s) => s.heapLiveBytes > 0).map((s) => [s.t / 3600, s.heapLiveBytes / 2 ** 20]),
+        ),
+      ),
       lagSlopePerMinute: round2(theilSen(lags.map((s) => [s.t / 60, s.lag]))),
       finalLag: Math.round(median(lags.slice(-3).map((s) => s.lag))),
       lagJudged: lags.length >= 3,

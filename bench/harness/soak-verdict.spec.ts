@@ -103,6 +103,7 @@ describe(trends.name, () => {
         t,
         instance,
         rssBytes: (200 + (mibPerHour * t) / 3600) * 2 ** 20,
+        heapLiveBytes: (100 + (mibPerHour * t) / 3600 / 2) * 2 ** 20,
         lag: (lagPerMinute * t) / 60,
       };
     });
@@ -121,6 +122,16 @@ describe(trends.name, () => {
 
     expect(a).toMatchObject({ instance: 'A', fromS: 120, toS: 1800, rssSlopeMiBPerHour: 3, rssJudged: true });
     expect(b).toMatchObject({ instance: 'B', fromS: 1920, rssSlopeMiBPerHour: 60, rssJudged: false });
+  });
+
+  it('should give how the live heap moved, from the first major collection on', () => {
+    const points = samples('A', 0, 30, 12, 0).map((sample, i) =>
+      i < 100 ? { ...sample, heapLiveBytes: NaN } : sample,
+    );
+
+    const [a] = trends(points, [{ instance: 'A', warmUpEndS: 120, endS: Infinity }], { slopeMinMinutes: 10 });
+
+    expect(a).toMatchObject({ rssSlopeMiBPerHour: 12, heapLiveSlopeMiBPerHour: 6 });
   });
 
   it('should fail on RSS growing too fast and on lag that keeps growing', () => {

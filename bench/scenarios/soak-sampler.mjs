@@ -31,6 +31,8 @@ export async function sampleGateway(gateway, instance, t) {
     rssBytes: value('process_resident_memory_bytes'),
     heapUsedBytes: value('nodejs_heap_size_used_bytes'),
     heapTotalBytes: value('nodejs_heap_size_total_bytes'),
+    // 0 until the gateway's first major collection: not a measurement yet.
+    heapLiveBytes: value('gateway_heap_live_bytes') || NaN,
     loopP99Ms: Math.round(value('nodejs_eventloop_lag_p99_seconds') * 1e5) / 100,
     loopMaxMs: Math.round(value('nodejs_eventloop_lag_max_seconds') * 1e5) / 100,
     lag: value('kafka_consumer_lag'),
